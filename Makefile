@@ -1,0 +1,42 @@
+# Haltung — two commands do everything: `make run` serves, `make test` tests.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+MODELS ?= models
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+.PHONY: run test install model lint container-test bench-quality bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+$(MODELS)/current: | $(VENV)/.installed
+	@echo "No model in $(MODELS)/ yet: training the default model on the starter corpus ..."
+	$(PY) -m training train --data starter --dev-fraction 0.2 --out $(MODELS) --jobs 2
+
+model: $(MODELS)/current
+
+run: $(VENV)/.installed $(MODELS)/current
+	HALTUNG_HOST=$(HOST) HALTUNG_PORT=$(PORT) HALTUNG_MODELS_DIR=$(MODELS) $(PY) -m service
+
+test: $(VENV)/.installed
+	$(VENV)/bin/ruff check service training tests bench
+	$(PY) -m pytest
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check service training tests bench
+
+container-test:
+	bash scripts/container-test.sh
+
+bench-quality: $(VENV)/.installed
+	$(PY) bench/quality.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,34 @@
+"""All configuration in one typed object, read from `HALTUNG_*` environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HALTUNG_", extra="ignore")
+
+    host: str = Field("127.0.0.1", description="address uvicorn binds to")
+    port: int = Field(8000, ge=1, le=65535, description="port uvicorn listens on")
+    workers: int = Field(1, ge=1, le=64, description="uvicorn worker processes")
+    models_dir: Path = Field(Path("models"), description="versioned model bundles and the `current` pointer")
+    seed_models_dir: Path | None = Field(
+        None, description="bundles copied into models_dir at start when it has no current model (container)"
+    )
+    data_dir: Path = Field(Path("data"), description="SQLite label store and retrain job records")
+    max_body_bytes: int = Field(1_048_576, ge=1024, description="largest accepted request body (413 above)")
+    max_documents: int = Field(100, ge=1, description="most documents per classify request")
+    max_sentences: int = Field(5000, ge=1, description="most sentences per classify request")
+    max_explain: int = Field(20, ge=0, description="largest `explain` (top-k features) a request may ask for")
+    api_keys: str = Field("", description="comma-separated API keys for write endpoints; empty disables them")
+    gate_tolerance: float = Field(0.01, ge=0, le=1, description="largest macro-F1 drop a retrained model may show")
+    label_holdout: float = Field(0.2, ge=0, lt=1, description="share of stored labels held out to evaluate retrains")
+    reload_interval: float = Field(1.0, gt=0, description="seconds between checks of models/current (hot swap)")
+    log_text: bool = Field(False, description="log request text (off: only route, status, duration, counts)")
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return tuple(k.strip() for k in self.api_keys.split(",") if k.strip())

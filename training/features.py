@@ -1,0 +1,91 @@
+"""Feature pipelines of the two heads (scikit-learn estimators).
+
+Input rows are ``(text, target)`` pairs, so both heads share one calling convention. The sentiment
+head reads the text only; the stance head adds the words around the target's mention, or the target
+itself when it is a question the text does not name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.compose import ColumnTransformer
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+
+from training.lexicon import PolarityFeatures
+from training.targets import context_window, find_mention, is_question
+
+Row = tuple[str, str | None] | tuple[str, str | None, tuple[int, int] | None]
+TEXT, CONTEXT, TARGET = 0, 1, 2
+
+
+class TargetViews(BaseEstimator, TransformerMixin):
+    """Turn ``(text, target[, span])`` rows into columns: text, target context, target question."""
+
+    def __init__(self, window: int = 4) -> None:
+        self.window = window
+
+    def fit(self, X: Sequence[Row], y: object = None) -> TargetViews:
+        return self
+
+    def transform(self, X: Sequence[Row]) -> np.ndarray:
+        out = np.empty((len(X), 3), dtype=object)
+        for i, row in enumerate(X):
+            text, target = row[0], row[1]
+            span = row[2] if len(row) > 2 else None
+            context = question = ""
+            if target:
+                if is_question(target):
+                    question = target
+                else:
+                    span = span or find_mention(text, target)
+                    context = context_window(text, span, self.window) if span else ""
+            out[i] = (text, context, question)
+        return out
+
+
+def _word_tfidf(**kw: object) -> TfidfVectorizer:
+    return TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1, **kw)
+
+
+def _char_tfidf() -> TfidfVectorizer:
+    return TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2)
+
+
+def build_pipeline(
+    columns: Sequence[int], *, C: float = 1.0, window: int = 4, lexicon: bool = True, seed: int = 0
+) -> Pipeline:
+    """TF-IDF views (word 1-2-grams and char_wb 2-5-grams of the text, plus target views) + LR."""
+    transformers: list[tuple[str, TransformerMixin, int]] = [
+        ("word", _word_tfidf(), TEXT),
+        ("char", _char_tfidf(), TEXT),
+    ]
+    if CONTEXT in columns:
+        transformers.append(("context", _word_tfidf(lowercase=True, token_pattern=r"\S+"), CONTEXT))
+    if TARGET in columns:
+        transformers.append(("target", _word_tfidf(), TARGET))
+    if lexicon:
+        transformers += [
+            (f"lexicon_{name}", PolarityFeatures(), col)
+            for name, col in (("text", TEXT), ("context", CONTEXT))
+            if col in columns
+        ]
+    return Pipeline(
+        [
+            ("views", TargetViews(window=window)),
+            ("tfidf", ColumnTransformer(transformers, sparse_threshold=1.0)),
+            ("clf", LogisticRegression(C=C, class_weight="balanced", max_iter=2000, random_state=seed)),
+        ]
+    )
+
+
+def used_columns(rows: Sequence[Row], head: str) -> list[int]:
+    """Which views carry any text for these rows (an all-empty view would have no vocabulary)."""
+    if head != "stance":
+        return [TEXT]
+    views = TargetViews().transform(rows)
+    return [c for c in (TEXT, CONTEXT, TARGET) if any(views[:, c])]

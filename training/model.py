@@ -1,0 +1,133 @@
+"""The Haltung model: one fitted pipeline per head, with a small API for the service.
+
+`predict` gives labels and probabilities, `explain` the exact per-feature contributions of the
+linear decision, `save`/`load` a verified bundle (see `training.bundle`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.pipeline import Pipeline
+
+from training.features import Row
+
+
+@dataclass(frozen=True, slots=True)
+class HeadPrediction:
+    label: str
+    scores: dict[str, float]
+
+
+@dataclass(frozen=True, slots=True)
+class Contribution:
+    """One feature's push toward the predicted label: feature value × coefficient."""
+
+    feature: str
+    view: str
+    weight: float
+
+
+@dataclass
+class HaltungModel:
+    """Fitted heads ("sentiment", "stance") plus what the manifest needs to know about them."""
+
+    heads: dict[str, Pipeline]
+    params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    version: str | None = None
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+    def labels(self, head: str) -> list[str]:
+        return [str(c) for c in self._head(head).classes_]
+
+    def predict_proba(self, head: str, texts: Sequence[str], targets: Sequence[str | None] | None = None) -> np.ndarray:
+        """Probabilities, one row per text, columns in `labels(head)` order."""
+        if not texts:
+            return np.zeros((0, len(self.labels(head))))
+        return self._head(head).predict_proba(_rows(texts, targets))
+
+    def predict(
+        self, head: str, texts: Sequence[str], targets: Sequence[str | None] | None = None
+    ) -> list[HeadPrediction]:
+        labels = self.labels(head)
+        proba = self.predict_proba(head, texts, targets)
+        return [
+            HeadPrediction(labels[int(row.argmax())], {lab: float(p) for lab, p in zip(labels, row, strict=True)})
+            for row in proba
+        ]
+
+    def explain(
+        self, head: str, texts: Sequence[str], targets: Sequence[str | None] | None = None, k: int = 5
+    ) -> list[list[Contribution]]:
+        """The top-k features that pushed each text toward its predicted label (exact for LR)."""
+        pipeline = self._head(head)
+        features = pipeline[:-1].transform(_rows(texts, targets)).tocsr()
+        clf = pipeline[-1]
+        predicted = clf.predict(features)
+        names = self._feature_names(head)
+        out = []
+        for i, label in enumerate(predicted):
+            coef = _class_coef(clf, label)
+            row = features.getrow(i)
+            weights = row.data * coef[row.indices]
+            order = np.argsort(-weights)[:k]
+            out.append(
+                [
+                    Contribution(*names[row.indices[j]].split("__", 1)[::-1], float(weights[j]))
+                    for j in order
+                    if weights[j] > 0
+                ]
+            )
+        return out
+
+    def _feature_names(self, head: str) -> np.ndarray:
+        cache = self.__dict__.setdefault("_names", {})
+        if head not in cache:
+            cache[head] = self._head(head)[:-1].get_feature_names_out()
+        return cache[head]
+
+    def _head(self, head: str) -> Pipeline:
+        try:
+            return self.heads[head]
+        except KeyError:
+            raise KeyError(f"this model has no {head!r} head (heads: {', '.join(self.heads)})") from None
+
+    def save(self, models_dir: str | Path, manifest: dict[str, Any]) -> str:
+        """Write a verified bundle atomically and return its version id."""
+        from training.bundle import save_bundle
+
+        return save_bundle(self, Path(models_dir), manifest)
+
+    @classmethod
+    def load(cls, bundle_dir: str | Path) -> HaltungModel:
+        """Load a bundle after checking its SHA-256 and library versions."""
+        from training.bundle import load_bundle
+
+        return load_bundle(Path(bundle_dir))
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Only the fitted heads and parameters are pickled; version and manifest live beside them.
+        return {"heads": self.heads, "params": self.params}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.heads, self.params = state["heads"], state["params"]
+        self.version, self.manifest = None, {}
+
+
+def _rows(texts: Sequence[str], targets: Sequence[str | None] | None) -> list[Row]:
+    if targets is None:
+        return [(t, None) for t in texts]
+    if len(targets) != len(texts):
+        raise ValueError(f"{len(texts)} texts but {len(targets)} targets")
+    return list(zip(texts, targets, strict=True))
+
+
+def _class_coef(clf: Any, label: Any) -> np.ndarray:
+    classes = list(clf.classes_)
+    if clf.coef_.shape[0] == 1:  # binary LR keeps one row for classes_[1]
+        return clf.coef_[0] if label == classes[1] else -clf.coef_[0]
+    return clf.coef_[classes.index(label)]
