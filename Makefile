@@ -18,7 +18,7 @@ install: $(VENV)/.installed
 
 $(MODELS)/current: | $(VENV)/.installed
 	@echo "No model in $(MODELS)/ yet: training the default model on the starter corpus ..."
-	$(PY) -m training train --data starter --dev-fraction 0.2 --out $(MODELS) --jobs 2
+	$(PY) -m training train --data starter --dev-fraction 0.2 --out $(MODELS)
 
 model: $(MODELS)/current
 

@@ -1,0 +1,74 @@
+"""Dependencies: what routes get from `app.state`, and the API-key check of write endpoints."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from service.errors import ApiError
+from service.metrics import Metrics
+from service.model_store import ModelStore
+from service.segmentation import Segmenter
+from service.settings import Settings
+from training.model import HaltungModel
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_store(request: Request) -> ModelStore:
+    return request.app.state.store
+
+
+def get_segmenter(request: Request) -> Segmenter:
+    return request.app.state.segmenter
+
+
+def get_metrics(request: Request) -> Metrics:
+    return request.app.state.metrics
+
+
+def get_model(store: Annotated[ModelStore, Depends(get_store)]) -> HaltungModel:
+    """The model to use for this whole request (a swap during the request does not affect it)."""
+    model = store.model
+    if model is None:
+        raise ApiError(503, "no_model", store.error or "no model loaded yet", {"models_dir": str(store.models_dir)})
+    return model
+
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+def require_api_key(
+    settings: Annotated[Settings, Depends(get_settings)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> None:
+    """Write endpoints need `Authorization: Bearer <key>` with a key from HALTUNG_API_KEYS."""
+    if not settings.keys:
+        raise ApiError(
+            403,
+            "writes_disabled",
+            "Write endpoints are disabled: set HALTUNG_API_KEYS to one or more comma-separated keys to enable them.",
+        )
+    challenge = {"WWW-Authenticate": "Bearer"}
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise ApiError(401, "unauthorized", "Send 'Authorization: Bearer <key>'.", headers=challenge)
+    given = credentials.credentials.encode()
+    # Compare against every key, without stopping early, in constant time per key.
+    matched = False
+    for key in settings.keys:
+        matched |= hmac.compare_digest(given, key.encode())
+    if not matched:
+        raise ApiError(401, "unauthorized", "The API key is not valid.", headers=challenge)
+
+
+ModelDep = Annotated[HaltungModel, Depends(get_model)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+StoreDep = Annotated[ModelStore, Depends(get_store)]
+SegmenterDep = Annotated[Segmenter, Depends(get_segmenter)]
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+WriteAccess = Depends(require_api_key)

@@ -1,0 +1,83 @@
+"""Pure-ASGI request guard: size limit, content type and UTF-8, checked before any parsing.
+
+A body over the limit is refused from its Content-Length, or as soon as a chunked body passes the
+limit, without reading the rest; the body is then replayed to the app from memory.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from service.errors import error_body
+
+_BODY_METHODS = {"POST", "PUT", "PATCH"}
+
+
+class RequestGuard:
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        self.app, self.max_body_bytes = app, max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in _BODY_METHODS:
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        length = headers.get("content-length", "")
+        if length.isdigit() and int(length) > self.max_body_bytes:
+            await _reject(send, 413, "payload_too_large", self._too_large(), {"limit": self.max_body_bytes})
+            return
+        chunks, size, more = [], 0, True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                await _reject(send, 413, "payload_too_large", self._too_large(), {"limit": self.max_body_bytes})
+                return
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        if body:
+            media_type = headers.get("content-type", "").split(";")[0].strip().lower()
+            if media_type != "application/json" and not media_type.endswith("+json"):
+                details = {"content_type": media_type or None, "expected": "application/json"}
+                await _reject(send, 415, "unsupported_media_type", "Send the body as application/json.", details)
+                return
+            try:
+                body.decode("utf-8")
+            except UnicodeDecodeError as err:
+                details = {"byte_offset": err.start}
+                await _reject(send, 400, "invalid_encoding", "The request body is not valid UTF-8.", details)
+                return
+        await self.app(scope, _replay(body, receive), send)
+
+    def _too_large(self) -> str:
+        return f"The request body is larger than the limit of {self.max_body_bytes} bytes (HALTUNG_MAX_BODY_BYTES)."
+
+
+def _replay(body: bytes, upstream: Receive) -> Receive:
+    """Hand the buffered body to the app once, then pass on the real channel (disconnects)."""
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await upstream()
+
+    return receive
+
+
+async def _reject(send: Send, status: int, code: str, message: str, details: Any) -> None:
+    payload = json.dumps(error_body(code, message, details)).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
+    if status == 413:
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})

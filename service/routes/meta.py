@@ -1,0 +1,48 @@
+"""Read-only endpoints: the served model, health probes, Prometheus metrics."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from service.deps import MetricsDep, ModelDep, StoreDep
+from service.errors import ApiError
+from service.schemas import ModelInfo
+
+router = APIRouter()
+
+
+@router.get("/v1/model", response_model=ModelInfo, tags=["model"])
+async def model_info(model: ModelDep) -> dict:
+    """Version, heads and labels, training data summary and dev metrics of the served model."""
+    m = model.manifest
+    return {
+        "version": model.version,
+        "created_at": m.get("created_at"),
+        "heads": {head: model.labels(head) for head in model.heads},
+        "data": m.get("data", {}),
+        "metrics": m.get("metrics", {}),
+        "hyperparameters": m.get("hyperparameters", {}),
+        "runtime": m.get("runtime", {}),
+    }
+
+
+@router.get("/v1/health/live", tags=["health"])
+async def live() -> dict:
+    """The process answers."""
+    return {"status": "ok"}
+
+
+@router.get("/v1/health/ready", tags=["health"])
+async def ready(store: StoreDep) -> dict:
+    """Ready only with a verified model loaded."""
+    if store.model is None:
+        raise ApiError(503, "not_ready", store.error or "no model loaded yet")
+    return {"status": "ready", "model_version": store.model.version}
+
+
+@router.get("/metrics", tags=["health"], response_class=Response)
+async def metrics(m: MetricsDep) -> Response:
+    """Prometheus text format (per worker process)."""
+    return Response(m.render(), media_type=CONTENT_TYPE_LATEST)
