@@ -27,7 +27,6 @@ class Settings(BaseSettings):
     gate_tolerance: float = Field(0.01, ge=0, le=1, description="largest macro-F1 drop a retrained model may show")
     label_holdout: float = Field(0.2, ge=0, lt=1, description="share of stored labels held out to evaluate retrains")
     reload_interval: float = Field(1.0, gt=0, description="seconds between checks of models/current (hot swap)")
-    log_text: bool = Field(False, description="log request text (off: only route, status, duration, counts)")
 
     @property
     def keys(self) -> tuple[str, ...]:

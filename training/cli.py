@@ -12,6 +12,7 @@ from pathlib import Path
 from training.bundle import BundleError, bundle_dir, current_version, list_versions, load_bundle, set_current
 from training.data import DataError, read_examples, write_jsonl
 from training.evaluate import evaluate, format_report
+from training.fit import SearchSpace
 from training.train import train_and_save
 
 
@@ -43,6 +44,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         make_current=not args.no_activate,
         progress=_progress(),
         n_jobs=args.jobs,
+        space=SearchSpace(lexicon=(not args.no_lexicon,)),
     )
     print(result.version)
     return 0
@@ -106,6 +108,7 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--out", default="models", help="models directory (default: models)")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--jobs", type=int, default=1, help="parallel cross-validation jobs")
+    t.add_argument("--no-lexicon", action="store_true", help="leave out the SentiWS polarity-lexicon features")
     t.add_argument("--no-activate", action="store_true", help="do not point models/current at the new version")
     t.set_defaults(func=cmd_train)
     for name, func, help_ in (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -23,7 +24,11 @@ class SearchSpace:
 
     C: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
     window: tuple[int, ...] = (3, 6)
+    lexicon: tuple[bool, ...] = (True,)  # SentiWS features; measured to help (bench/RESULTS.md)
     folds: int = 5
+
+
+DEFAULT_SPACE = SearchSpace()
 
 
 def head_rows(examples: Sequence[Example], head: str) -> tuple[list[Row], list[str]]:
@@ -39,7 +44,7 @@ def fit_model(
     examples: Sequence[Example],
     *,
     seed: int = 0,
-    space: SearchSpace = SearchSpace(),
+    space: SearchSpace = DEFAULT_SPACE,
     progress: Progress = lambda _: None,
     n_jobs: int = 1,
 ) -> HaltungModel:
@@ -66,9 +71,10 @@ def _fit_model(
         progress(f"{head}: {len(rows)} rows, labels {dict(sorted(counts.items()))}")
         best = _search(rows, y, head, seed, space, progress, n_jobs)
         columns = used_columns(rows, head)
-        heads[head] = build_pipeline(columns, C=best["C"], window=int(best["window"]), seed=seed).fit(rows, y)
+        chosen = {"C": best["C"], "window": int(best["window"]), "lexicon": bool(best["lexicon"])}
+        heads[head] = build_pipeline(columns, seed=seed, **chosen).fit(rows, y)
         params[head] = {**best, "columns": columns, "n": len(rows), "labels": dict(sorted(counts.items()))}
-        progress(f"{head}: fitted with C={best['C']}, window={best['window']}")
+        progress(f"{head}: fitted with C={best['C']}, window={best['window']}, lexicon={best['lexicon']}")
     if not heads:
         raise ValueError("no row carries a stance or sentiment label: nothing to train")
     return HaltungModel(heads=heads, params=params)
@@ -82,18 +88,18 @@ def _search(
     folds = min(space.folds, min(Counter(y).values()))
     if folds < 2:
         progress(f"{head}: too few rows per label for cross-validation; using defaults")
-        return {"C": 1.0, "window": windows[0], "cv_macro_f1": float("nan")}
+        return {"C": 1.0, "window": windows[0], "lexicon": space.lexicon[0], "cv_macro_f1": float("nan")}
     cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     best: dict[str, float | int] = {"cv_macro_f1": -1.0}
-    for window in windows:
-        pipeline = build_pipeline(columns, window=window, seed=seed)
+    for window, lexicon in itertools.product(windows, space.lexicon):
+        pipeline = build_pipeline(columns, window=window, lexicon=lexicon, seed=seed)
         # Vectorise once per window and search C on the classifier alone: the IDF weights then
         # see all folds, a small optimism shared by every candidate, for a five-fold speed-up.
         features = pipeline[:-1].fit_transform(rows, y)
         for C in space.C:
             clf = clone(pipeline[-1]).set_params(C=C)
             score = cross_val_score(clf, features, y, cv=cv, scoring="f1_macro", n_jobs=n_jobs).mean()
-            progress(f"{head}: window={window} C={C}: cv macro-F1 {score:.3f}")
+            progress(f"{head}: window={window} lexicon={lexicon} C={C}: cv macro-F1 {score:.3f}")
             if score > best["cv_macro_f1"]:
-                best = {"C": C, "window": window, "cv_macro_f1": round(float(score), 4)}
+                best = {"C": C, "window": window, "lexicon": lexicon, "cv_macro_f1": round(float(score), 4)}
     return best

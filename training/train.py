@@ -13,7 +13,7 @@ from typing import Any
 from training.bundle import save_bundle
 from training.data import HEADS, STARTER, STARTER_DIR, Example, read_examples
 from training.evaluate import evaluate
-from training.fit import Progress, fit_model
+from training.fit import DEFAULT_SPACE, Progress, SearchSpace, fit_model
 from training.model import HaltungModel
 
 
@@ -63,6 +63,7 @@ def train_and_save(
     extra_train: Sequence[Example] = (),
     extra_dev: Sequence[Example] = (),
     seed: int = 0,
+    space: SearchSpace = DEFAULT_SPACE,
     make_current: bool = True,
     progress: Progress = lambda _: None,
     n_jobs: int = 1,
@@ -78,7 +79,7 @@ def train_and_save(
     train_examples += list(extra_train)
     dev_examples += held + list(extra_dev)
     progress(f"read {len(examples)} rows; training on {len(train_examples)}, evaluating on {len(dev_examples)}")
-    model = fit_model(train_examples, seed=seed, progress=progress, n_jobs=n_jobs)
+    model = fit_model(train_examples, seed=seed, space=space, progress=progress, n_jobs=n_jobs)
     metrics = evaluate(model, dev_examples) if dev_examples else {"heads": {}}
     for head, r in metrics["heads"].items():
         progress(f"{head}: dev macro-F1 {r['macro_f1']:.3f} (n={r['n']})")
