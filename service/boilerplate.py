@@ -93,9 +93,7 @@ _RULES: tuple[tuple[str, re.Pattern[str], int], ...] = (
     # survive, as must "(Foto: Stadt Wels) Etwa 800 Teilnehmer zählte ...".
     (
         "caption_credit",
-        re.compile(
-            _ONE_PHRASE + r"\(\s*" + _CREDIT_LABEL + r"\s*:\s*[^()]{1,80}\)\s*\.?\s*$"
-        ),
+        re.compile(_ONE_PHRASE + r"\(\s*" + _CREDIT_LABEL + r"\s*:\s*[^()]{1,80}\)\s*\.?\s*$"),
         400,
     ),
     # A bare agency/editor tag left as its own sentence: "(APA)", "(dpa/AFP)", "(red)".
@@ -114,15 +112,16 @@ _RULES: tuple[tuple[str, re.Pattern[str], int], ...] = (
     # Credit at the end of a caption without parentheses: "Merkel in Berlin Foto: dpa/Kappeler".
     (
         "trailing_credit",
-        re.compile(r"\b" + _CREDIT_LABEL + r"\s*:\s*" + _AGENCY + r"\b[^.!?]{0,50}\.?$"),
+        re.compile(_ONE_PHRASE + r"\b" + _CREDIT_LABEL + r"\s*:\s*" + _AGENCY + r"\b[^.!?]{0,50}\.?$"),
         300,
     ),
     # Copyright credits ("© Reuters", "Foto: Frank Rumpenhorst © DPA", "(c) 2023 dpa"); only when
     # nothing but a short phrase precedes the sign, as scrapers glue credits to real sentences.
+    # "(c)" needs a year/"by"/agency after it: "(c) Die Regierung muss ..." is an enumeration.
     (
         "copyright",
         re.compile(
-            r"^(?:[^.!?]|[.!?](?=\S)){0,80}©[^!?]{0,80}$|^\(c\)\s*(?:\d{4}\s*)?\w"
+            r"^(?:[^.!?]|[.!?](?=\S)){0,80}©[^!?]{0,80}$|^\(c\)\s*(?:\d{4}\b|by\b|" + _AGENCY + r"\b)"
             r"|^Alle Rechte vorbehalten\b",
             _I,
         ),

@@ -12,7 +12,9 @@ contact lines), hence the layers around SoMaJo:
   at them would shred ``Müller &amp; Söhne`` or ``5&nbsp;€``: they are trimmed from sentence
   edges (and never form a sentence of their own) but kept inside a sentence.
 * Markup, control characters and lone surrogates are masked with spaces of equal length before
-  SoMaJo sees the text, so SoMaJo offsets are offsets into the original and nothing can crash it.
+  SoMaJo sees the text, so SoMaJo's offsets are offsets into the original.  Where SoMaJo still
+  fails (its NFC alignment asserts on decomposed Hangul, for one), the affected lines are redone
+  one by one (see ``Segmenter._spans_robust``); no input makes ``split`` raise.
   ``Sentence.text`` is always the exact slice ``original[start:end]``; spans never start or end
   with whitespace, control or format characters.
 * Pieces without a letter, digit or emoji/symbol (``“``, ``.``) are dropped.
@@ -92,7 +94,10 @@ def find_tags(text: str) -> list[Span]:
 
 def find_entities(text: str) -> list[Span]:
     """Spans of character entities outside tags: trimmed from sentence edges."""
-    tags = find_tags(text)
+    return _entities_outside(text, find_tags(text))
+
+
+def _entities_outside(text: str, tags: Sequence[Span]) -> list[Span]:
     starts = [s for s, _ in tags]
     result: list[Span] = []
     for m in _ENTITY.finditer(text):
@@ -110,7 +115,7 @@ class _Markup:
     def __init__(self, text: str) -> None:
         self.tags = find_tags(text)
         self.tag_starts = [s for s, _ in self.tags]
-        self.entities = find_entities(text)
+        self.entities = _entities_outside(text, self.tags)
         self.entity_at_start = dict(self.entities)
         self.entity_at_end = {e: s for s, e in self.entities}
 
@@ -204,9 +209,7 @@ class Segmenter:
     def __init__(self) -> None:
         # de_CMC is the only German model in SoMaJo 2.x; it knows news abbreviations, numbers,
         # e-mail addresses, URLs and emoji, which is what scraped articles contain.
-        self._somajo = SoMaJo(
-            "de_CMC", split_camel_case=False, split_sentences=True, character_offsets=True
-        )
+        self._somajo = SoMaJo("de_CMC", split_camel_case=False, split_sentences=True, character_offsets=True)
         self._lock = threading.Lock()
 
     def split(self, text: str) -> list[Sentence]:
@@ -221,10 +224,7 @@ class Segmenter:
             spans_per_text = self._somajo_spans(masked)
         except Exception:  # SoMaJo asserts on rare inputs: retry line by line to isolate it
             spans_per_text = [self._spans_robust(m) for m in masked]
-        return [
-            _build(text, markup, spans)
-            for text, markup, spans in zip(texts, markups, spans_per_text, strict=True)
-        ]
+        return [_build(text, markup, spans) for text, markup, spans in zip(texts, markups, spans_per_text, strict=True)]
 
     def from_sentences(self, sentences: Sequence[str]) -> list[Sentence]:
         """Wrap caller-split sentences: one :class:`Sentence` per input, in input order.
@@ -280,17 +280,32 @@ class Segmenter:
         return result
 
     def _spans_robust(self, masked: str) -> list[Span]:
-        """Per-line fallback: a line SoMaJo cannot handle becomes one (later capped) span."""
+        """Per-line fallback when SoMaJo fails on a batch.
+
+        SoMaJo's NFC alignment asserts on scripts whose NFC composes characters that are not
+        combining marks (decomposed Hangul, some Indic vowel signs).  A failing line is retried
+        with every non-Latin letter replaced by ``X`` (same length, so offsets hold and
+        punctuation still drives the split); if even that fails the line becomes one span.
+        """
         spans: list[Span] = []
         pos = 0
         for line in masked.split("\n"):
             if line.strip():
-                try:
-                    spans.extend((pos + a, pos + b) for a, b in self._somajo_spans([line])[0])
-                except Exception:  # last resort: never fail a request over one odd line
+                for attempt in (line, _latin_placeholders(line)):
+                    try:
+                        spans.extend((pos + a, pos + b) for a, b in self._somajo_spans([attempt])[0])
+                        break
+                    except Exception:  # try the next, safer attempt
+                        continue
+                else:  # last resort: never fail a request over one odd line
                     spans.append((pos, pos + len(line)))
             pos += len(line) + 1
         return spans
+
+
+def _latin_placeholders(line: str) -> str:
+    """Same-length copy with letters and marks beyond Latin Extended-B replaced by ``X``."""
+    return "".join("X" if ord(ch) >= 0x250 and unicodedata.category(ch)[0] in "LM" else ch for ch in line)
 
 
 def _build(text: str, markup: _Markup, spans: Iterable[Span]) -> list[Sentence]:

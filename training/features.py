@@ -12,11 +12,9 @@ from collections.abc import Sequence
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.compose import ColumnTransformer
-from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline
 
-from training.lexicon import PolarityFeatures
+from training.fastvec import FastPipeline, FastPolarityFeatures, FastTfidfVectorizer
 from training.targets import context_window, find_mention, is_question
 
 Row = tuple[str, str | None] | tuple[str, str | None, tuple[int, int] | None]
@@ -47,18 +45,23 @@ class TargetViews(BaseEstimator, TransformerMixin):
             out[i] = (text, context, question)
         return out
 
+    def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
+        # Needed by Pipeline.get_feature_names_out, which HaltungModel.explain uses to name features.
+        return np.array(["text", "context", "target"], dtype=object)
 
-def _word_tfidf(**kw: object) -> TfidfVectorizer:
-    return TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1, **kw)
+
+# The Fast* classes are exact, faster twins of TfidfVectorizer, PolarityFeatures and Pipeline (training/fastvec.py).
+def _word_tfidf(**kw: object) -> FastTfidfVectorizer:
+    return FastTfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1, **kw)
 
 
-def _char_tfidf() -> TfidfVectorizer:
-    return TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2)
+def _char_tfidf() -> FastTfidfVectorizer:
+    return FastTfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2)
 
 
 def build_pipeline(
     columns: Sequence[int], *, C: float = 1.0, window: int = 4, lexicon: bool = True, seed: int = 0
-) -> Pipeline:
+) -> FastPipeline:
     """TF-IDF views (word 1-2-grams and char_wb 2-5-grams of the text, plus target views) + LR."""
     transformers: list[tuple[str, TransformerMixin, int]] = [
         ("word", _word_tfidf(), TEXT),
@@ -70,11 +73,11 @@ def build_pipeline(
         transformers.append(("target", _word_tfidf(), TARGET))
     if lexicon:
         transformers += [
-            (f"lexicon_{name}", PolarityFeatures(), col)
+            (f"lexicon_{name}", FastPolarityFeatures(), col)
             for name, col in (("text", TEXT), ("context", CONTEXT))
             if col in columns
         ]
-    return Pipeline(
+    return FastPipeline(
         [
             ("views", TargetViews(window=window)),
             ("tfidf", ColumnTransformer(transformers, sparse_threshold=1.0)),
