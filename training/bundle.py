@@ -14,6 +14,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -66,7 +67,7 @@ def save_bundle(model: HaltungModel, models_dir: Path, manifest: dict[str, Any],
         version = f"{base}-{n}"
     full_manifest = {
         "version": version,
-        "created_at": created.isoformat(timespec="seconds"),
+        "created_at": created.isoformat(timespec="microseconds"),
         "sha256": digest,
         "runtime": runtime_versions(),
         "heads": {head: model.labels(head) for head in model.heads},
@@ -74,9 +75,13 @@ def save_bundle(model: HaltungModel, models_dir: Path, manifest: dict[str, Any],
         **manifest,
     }
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=models_dir))
-    _write_synced(tmp / MODEL_FILE, payload)
-    _write_synced(tmp / MANIFEST_FILE, json.dumps(full_manifest, indent=2, ensure_ascii=False).encode())
-    os.replace(tmp, models_dir / version)
+    try:
+        _write_synced(tmp / MODEL_FILE, payload)
+        _write_synced(tmp / MANIFEST_FILE, json.dumps(full_manifest, indent=2, ensure_ascii=False).encode())
+        os.replace(tmp, models_dir / version)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     _fsync_dir(models_dir)
     if make_current:
         set_current(models_dir, version)

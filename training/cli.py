@@ -1,4 +1,4 @@
-"""Command line: `python -m training {train,evaluate,predict,activate,versions}`."""
+"""Command line: `python -m training {train,evaluate,predict,activate,versions,retrain}`."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from training.bundle import BundleError, bundle_dir, current_version, list_versi
 from training.data import DataError, read_examples, write_jsonl
 from training.evaluate import evaluate, format_report
 from training.fit import SearchSpace
+from training.retrain import add_parser as add_retrain_parser
 from training.train import train_and_save
 
 
@@ -67,7 +68,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
     rows = [e.to_json() for e in examples]
     for head in model.heads:
         targets = [e.target for e in examples] if head == "stance" else None
-        for row, pred in zip(rows, model.predict(head, texts, targets), strict=True):
+        spans = [e.target_span for e in examples] if head == "stance" else None
+        for row, pred in zip(rows, model.predict(head, texts, targets, spans), strict=True):
             row[f"predicted_{head}"] = pred.label
             row[f"{head}_scores"] = pred.scores
     for row in rows:
@@ -131,6 +133,7 @@ def parser() -> argparse.ArgumentParser:
     v = sub.add_parser("versions", help="list model versions, * marks current")
     v.add_argument("--models-dir", default="models")
     v.set_defaults(func=cmd_versions)
+    add_retrain_parser(sub)
     return p
 
 

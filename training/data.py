@@ -182,6 +182,7 @@ def _records(file: Path) -> Iterator[tuple[int, Any, str | None]]:
     if file.suffix == ".csv":
         yield from _csv_records(raw)
         return
+    raw = raw.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte-order mark, as some editors write
     for number, line in enumerate(raw.split(b"\n"), start=1):
         if not line.strip():
             continue

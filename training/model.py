@@ -16,6 +16,8 @@ from sklearn.pipeline import Pipeline
 
 from training.features import Row
 
+Spans = Sequence[tuple[int, int] | None] | None
+
 
 @dataclass(frozen=True, slots=True)
 class HeadPrediction:
@@ -44,17 +46,22 @@ class HaltungModel:
     def labels(self, head: str) -> list[str]:
         return [str(c) for c in self._head(head).classes_]
 
-    def predict_proba(self, head: str, texts: Sequence[str], targets: Sequence[str | None] | None = None) -> np.ndarray:
-        """Probabilities, one row per text, columns in `labels(head)` order."""
+    def predict_proba(
+        self, head: str, texts: Sequence[str], targets: Sequence[str | None] | None = None, spans: Spans = None
+    ) -> np.ndarray:
+        """Probabilities, one row per text, columns in `labels(head)` order.
+
+        `spans` are known target mentions (as in GerNTSA's `target_span`); otherwise they are searched.
+        """
         if not texts:
             return np.zeros((0, len(self.labels(head))))
-        return self._head(head).predict_proba(_rows(texts, targets))
+        return self._head(head).predict_proba(_rows(texts, targets, spans))
 
     def predict(
-        self, head: str, texts: Sequence[str], targets: Sequence[str | None] | None = None
+        self, head: str, texts: Sequence[str], targets: Sequence[str | None] | None = None, spans: Spans = None
     ) -> list[HeadPrediction]:
         labels = self.labels(head)
-        proba = self.predict_proba(head, texts, targets)
+        proba = self.predict_proba(head, texts, targets, spans)
         return [
             HeadPrediction(labels[int(row.argmax())], {lab: float(p) for lab, p in zip(labels, row, strict=True)})
             for row in proba
@@ -118,12 +125,12 @@ class HaltungModel:
         self.version, self.manifest = None, {}
 
 
-def _rows(texts: Sequence[str], targets: Sequence[str | None] | None) -> list[Row]:
+def _rows(texts: Sequence[str], targets: Sequence[str | None] | None, spans: Spans = None) -> list[Row]:
     if targets is None:
         return [(t, None) for t in texts]
-    if len(targets) != len(texts):
-        raise ValueError(f"{len(texts)} texts but {len(targets)} targets")
-    return list(zip(texts, targets, strict=True))
+    if len(targets) != len(texts) or (spans is not None and len(spans) != len(texts)):
+        raise ValueError(f"{len(texts)} texts but {len(targets)} targets / {len(spans or ())} spans")
+    return list(zip(texts, targets, spans or [None] * len(texts), strict=True))
 
 
 def _class_coef(clf: Any, label: Any) -> np.ndarray:

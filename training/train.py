@@ -76,8 +76,8 @@ def train_and_save(
     examples = read_examples(data)
     dev_examples = read_examples(dev) if dev else []
     train_examples, held = split_holdout(examples, dev_fraction, seed) if dev_fraction else (examples, [])
-    train_examples += list(extra_train)
-    dev_examples += held + list(extra_dev)
+    train_examples = [*train_examples, *extra_train]
+    dev_examples = [*dev_examples, *held, *extra_dev]
     progress(f"read {len(examples)} rows; training on {len(train_examples)}, evaluating on {len(dev_examples)}")
     model = fit_model(train_examples, seed=seed, space=space, progress=progress, n_jobs=n_jobs)
     metrics = evaluate(model, dev_examples) if dev_examples else {"heads": {}}

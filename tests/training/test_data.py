@@ -366,3 +366,9 @@ def test_nonexistent_path(tmp_path: Path) -> None:
 def test_starter_keyword_names_the_embedded_corpus() -> None:
     files = data_files("starter")
     assert files and all(f.parent.name == "corpus" and f.suffix == ".jsonl" for f in files)
+
+
+def test_jsonl_with_byte_order_mark_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "bom.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps({"text": "Gute Nachrichten.", "sentiment": "positive"}).encode())
+    assert [e.text for e in read_examples([path])] == ["Gute Nachrichten."]

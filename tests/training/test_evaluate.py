@@ -97,3 +97,14 @@ def test_format_report_lists_every_head_label_and_source(saved_model: SavedModel
             assert f"  {label:<10} {c['precision']:6.3f} {c['recall']:6.3f} {c['f1']:6.3f} {c['support']:6d}" in text
         for source in r["by_source"]:
             assert f"  {source:<16} " in text
+
+
+def test_evaluation_uses_the_given_target_span(saved_model: SavedModel) -> None:
+    small_model = saved_model.model
+    text = "Die Regierung lobte die Reform, die Opposition lehnt sie entschieden ab."
+    at_second = Example(text, target="Reform", stance="against", target_span=(text.index("sie"), text.index("sie") + 3))
+    searched = small_model.predict("stance", [text], ["Reform"])[0].scores
+    given = small_model.predict("stance", [text], ["Reform"], [at_second.target_span])[0].scores
+    assert given != searched
+    report = evaluate(small_model, [at_second])
+    assert report["heads"]["stance"]["n"] == 1
