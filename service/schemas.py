@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _encodable(text: str) -> str:
+    """Refuse lone UTF-16 surrogates (JSON escapes such as \\ud800): they cannot be echoed back as UTF-8."""
+    if match := _SURROGATE.search(text):
+        raise ValueError(
+            f"text contains an unpaired UTF-16 surrogate (U+{ord(match.group()):04X}) at character "
+            f"{match.start()}; send valid Unicode"
+        )
+    return text
 
 
 def _not_blank(text: str) -> str:
@@ -13,8 +26,10 @@ def _not_blank(text: str) -> str:
     return text
 
 
-NonBlank = Annotated[str, AfterValidator(_not_blank)]
-Target = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+NonBlank = Annotated[str, AfterValidator(_encodable), AfterValidator(_not_blank)]
+Target = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300), AfterValidator(_encodable)
+]
 
 
 class Strict(BaseModel):
@@ -22,7 +37,7 @@ class Strict(BaseModel):
 
 
 class DocumentIn(Strict):
-    id: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    id: Annotated[str, StringConstraints(min_length=1, max_length=200), AfterValidator(_encodable)] | None = None
     text: NonBlank
 
 
@@ -34,6 +49,14 @@ class ClassifyRequest(Strict):
     sentences: list[NonBlank] | None = Field(None, min_length=1, description="pre-split sentences, one document")
     targets: list[Target] = Field(default_factory=list, max_length=20, description="stance targets, e.g. Russland")
     explain: int = Field(0, ge=0, description="top-k features per decision (0: none)")
+
+    @field_validator("targets")
+    @classmethod
+    def unique_targets(cls, targets: list[str]) -> list[str]:
+        repeated = sorted({t for t in targets if targets.count(t) > 1})
+        if repeated:
+            raise ValueError(f"targets must be unique (after trimming whitespace); repeated: {repeated}")
+        return targets
 
     @model_validator(mode="after")
     def one_input(self) -> ClassifyRequest:

@@ -59,6 +59,7 @@ def score(model: HaltungModel, docs: list[Document], targets: Sequence[str], exp
     sentiment = _head(model, "sentiment", texts, None, explain)
     stance_targets: list[str | None] = list(targets) or [None]
     stances = {t: _head(model, "stance", texts, [t] * len(texts) if t else None, explain) for t in stance_targets}
+    labels = {head: model.labels(head) for head in model.heads}
     out, i = [], 0
     for doc in docs:
         results = []
@@ -72,14 +73,14 @@ def score(model: HaltungModel, docs: list[Document], targets: Sequence[str], exp
                     "boilerplate": sentence.boilerplate,
                     "sentiment": sentiment[i] if sentiment else None,
                     "stance": [
-                        {"target": t, "mentioned": bool(t and find_mention(sentence.text, t)), **stances[t][i]}
+                        {**stances[t][i], "target": t, "mentioned": bool(t and find_mention(sentence.text, t))}
                         for t in stance_targets
                         if stances[t]
                     ],
                 }
             )
             i += 1
-        out.append({"id": doc.id, "sentences": results, "summary": summarise(results, stance_targets)})
+        out.append({"id": doc.id, "sentences": results, "summary": summarise(results, stance_targets, labels)})
     return {"model_version": model.version, "documents": out}
 
 
@@ -89,7 +90,9 @@ def _head(
     if head not in model.heads or not texts:
         return None
     predictions = model.predict(head, texts, targets)
-    rows: list[dict[str, Any]] = [{"label": p.label, "scores": p.scores} for p in predictions]
+    # Keys in the order, and with the nulls, of the response schema (service.schemas.HeadResult): the route
+    # sends these dicts as they are, without a pydantic round trip.
+    rows: list[dict[str, Any]] = [{"label": p.label, "scores": p.scores, "explanation": None} for p in predictions]
     if explain:
         for row, contributions in zip(rows, model.explain(head, texts, targets, k=explain), strict=True):
             row["explanation"] = [_feature(c) for c in contributions]
@@ -100,32 +103,43 @@ def _feature(c: Contribution) -> dict[str, Any]:
     return {"feature": c.feature, "view": c.view, "weight": round(c.weight, 6)}
 
 
-def summarise(sentences: list[dict[str, Any]], targets: list[str | None]) -> dict[str, Any]:
-    """Label counts and mean scores over the reporting (non-boilerplate) sentences."""
+def summarise(
+    sentences: list[dict[str, Any]], targets: list[str | None], labels: dict[str, list[str]]
+) -> dict[str, Any]:
+    """Label counts and mean scores over the reporting (non-boilerplate) sentences.
+
+    Every label of the model appears (0 when unused) and every requested target gets an entry, so
+    a document without reporting sentences still has a summary of the same shape.
+    """
     kept = [s for s in sentences if not s["boilerplate"]]
     sentiments = [s["sentiment"] for s in kept if s["sentiment"]]
-    stance = []
-    for t in targets:
-        entries = [e for s in kept for e in s["stance"] if e["target"] == t]
-        if entries:
-            stance.append({"target": t, "counts": _counts(entries), "mean_scores": _means(entries)})
+    sentiment_labels = labels.get("sentiment", [])
+    stance = [
+        {
+            "target": t,
+            "counts": _counts(entries, labels["stance"]),
+            "mean_scores": _means(entries, labels["stance"]),
+        }
+        for t in targets
+        for entries in [[e for s in kept for e in s["stance"] if e["target"] == t]]
+        if "stance" in labels
+    ]
     return {
         "sentences": len(kept),
-        "sentiment": _counts(sentiments),
-        "sentiment_mean_scores": _means(sentiments),
+        "sentiment": _counts(sentiments, sentiment_labels),
+        "sentiment_mean_scores": _means(sentiments, sentiment_labels),
         "stance": stance,
     }
 
 
-def _counts(entries: list[dict[str, Any]]) -> dict[str, int]:
-    labels = entries[0]["scores"] if entries else {}
+def _counts(entries: list[dict[str, Any]], labels: list[str]) -> dict[str, int]:
     counts = Counter(e["label"] for e in entries)
     return {label: counts.get(label, 0) for label in labels}
 
 
-def _means(entries: list[dict[str, Any]]) -> dict[str, float]:
+def _means(entries: list[dict[str, Any]], labels: list[str]) -> dict[str, float]:
+    """Mean probability per label; 0.0 for every label when there is nothing to average."""
     if not entries:
-        return {}
-    labels = list(entries[0]["scores"])
+        return dict.fromkeys(labels, 0.0)
     means = np.mean([[e["scores"][lab] for lab in labels] for e in entries], axis=0)
     return {lab: round(float(m), 6) for lab, m in zip(labels, means, strict=True)}
