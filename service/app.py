@@ -18,7 +18,8 @@ from service.guard import RequestGuard
 from service.logs import AccessLog, configure_logging
 from service.metrics import Metrics
 from service.model_store import ModelStore
-from service.routes import classify, meta
+from service.retrainer import open_retraining
+from service.routes import classify, jobs, labels, meta, models
 from service.segmentation import Segmenter
 from service.settings import Settings
 
@@ -46,10 +47,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             log.warning("starting without a model: %s", store.error)
         app.state.store = store
         app.state.segmenter = await asyncio.to_thread(Segmenter)
+        retraining = await open_retraining(app, settings, store)  # app.state.labels/jobs/retrainer
         watcher = asyncio.create_task(store.watch(settings.reload_interval))
         try:
             yield
         finally:
+            await retraining.close()
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
@@ -60,6 +63,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(classify.router)
     app.include_router(meta.router)
+    for router in (labels.router, jobs.router, models.router):
+        app.include_router(router)
     app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(AccessLog, metrics=metrics)
     return app

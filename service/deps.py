@@ -9,8 +9,11 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from service.errors import ApiError
+from service.jobs import JobStore
+from service.labels import LabelStore
 from service.metrics import Metrics
 from service.model_store import ModelStore
+from service.retrainer import Retrainer
 from service.segmentation import Segmenter
 from service.settings import Settings
 from training.model import HaltungModel
@@ -72,3 +75,23 @@ StoreDep = Annotated[ModelStore, Depends(get_store)]
 SegmenterDep = Annotated[Segmenter, Depends(get_segmenter)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 WriteAccess = Depends(require_api_key)
+
+
+# Retraining (issue 4): the label store, the job records and the job runner, opened in lifespan.
+
+
+def get_labels(request: Request) -> LabelStore:
+    return request.app.state.labels
+
+
+def get_jobs(request: Request) -> JobStore:
+    return request.app.state.jobs
+
+
+def get_retrainer(request: Request) -> Retrainer:
+    return request.app.state.retrainer
+
+
+LabelsDep = Annotated[LabelStore, Depends(get_labels)]
+JobsDep = Annotated[JobStore, Depends(get_jobs)]
+RetrainerDep = Annotated[Retrainer, Depends(get_retrainer)]

@@ -1,0 +1,136 @@
+"""Label endpoints: store corrected sentences, page through them, export them, delete one."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query, Response
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from starlette.concurrency import run_in_threadpool
+
+from service.deps import LabelsDep, WriteAccess
+from service.errors import ApiError
+from service.labels import MAX_PAGE, InvalidCursor, LabelsRejected
+
+router = APIRouter(prefix="/v1", tags=["labels"])
+WRITE_ERRORS: dict[int | str, dict[str, Any]] = {  # error bodies: {"error": {"code", "message", "details"}}
+    401: {"description": "missing or wrong API key"},
+    403: {"description": "write endpoints disabled: HALTUNG_API_KEYS is empty"},
+}
+
+MAX_BATCH = 1000
+LabelId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")]
+
+
+class LabelIn(BaseModel):
+    """One labelled sentence; at least one of `stance` and `sentiment`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(max_length=10_000)
+    target: str | None = Field(None, max_length=300, description="the stance target, e.g. Russland")
+    stance: str | None = Field(None, description="against | favor | neutral")
+    sentiment: str | None = Field(None, description="negative | neutral | positive")
+    id: LabelId | None = Field(None, description="your own id; generated when left out")
+
+
+class LabelsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    labels: list[LabelIn] = Field(min_length=1, description=f"at most {MAX_BATCH} per request")
+
+
+class LabelOut(BaseModel):
+    id: str
+    text: str
+    target: str | None
+    stance: str | None
+    sentiment: str | None
+    created_at: str
+    updated_at: str
+
+
+class LabelsStored(BaseModel):
+    ids: list[str] = Field(description="the stored id of every posted row, in order")
+    count: int
+    created: int
+    updated: int = Field(description="rows whose (text, target) was already stored: labels replaced, id kept")
+
+
+class LabelPage(BaseModel):
+    items: list[LabelOut]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last page")
+
+
+_EXAMPLE = {
+    "labels": [
+        {"text": "Die Regierung hat die Warnungen monatelang ignoriert.", "target": "Regierung", "stance": "against"},
+        {"text": "Der Euro legte deutlich zu.", "sentiment": "positive"},
+    ]
+}
+
+
+@router.post(
+    "/labels",
+    status_code=201,
+    response_model=LabelsStored,
+    dependencies=[WriteAccess],
+    responses={**WRITE_ERRORS, 413: {"description": "more than 1000 labels"}, 422: {"description": "invalid rows"}},
+)
+async def post_labels(
+    body: Annotated[LabelsIn, Body(openapi_examples={"batch": {"summary": "Two labels", "value": _EXAMPLE}})],
+    labels: LabelsDep,
+) -> dict:
+    """Store a batch: all rows or none (422 lists every bad row). Same (text, target) again updates it."""
+    if len(body.labels) > MAX_BATCH:
+        raise ApiError(
+            413,
+            "too_many_labels",
+            f"{len(body.labels)} labels exceed the limit of {MAX_BATCH} per request.",
+            {"count": len(body.labels), "limit": MAX_BATCH},
+        )
+    rows = [item.model_dump(exclude_none=True) for item in body.labels]
+    try:
+        stored = await run_in_threadpool(labels.upsert, rows)
+    except LabelsRejected as err:
+        message = f"{len(err.errors)} row(s) are invalid; nothing was stored."
+        raise ApiError(422, "invalid_labels", message, err.errors) from None
+    return {"ids": stored.ids, "count": len(stored.ids), "created": stored.created, "updated": stored.updated}
+
+
+@router.get("/labels", response_model=LabelPage, responses={400: {"description": "invalid cursor"}})
+async def list_labels(
+    labels: LabelsDep,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+) -> dict:
+    """Stored labels, oldest first, `limit` at a time."""
+    try:
+        items, next_cursor = await run_in_threadpool(labels.page, cursor, limit)
+    except InvalidCursor as err:
+        raise ApiError(400, "invalid_cursor", str(err)) from None
+    return {"items": [label.to_json() for label in items], "next_cursor": next_cursor}
+
+
+@router.get(
+    "/labels/export",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/x-ndjson": {}}, "description": "one training row per line"}},
+)
+async def export_labels(labels: LabelsDep) -> StreamingResponse:
+    """All labels as JSONL in the training format (`source` "labels"): `python -m training train --data`."""
+    headers = {"Content-Disposition": 'attachment; filename="labels.jsonl"'}
+    return StreamingResponse(labels.export_lines(), media_type="application/x-ndjson", headers=headers)
+
+
+@router.delete(
+    "/labels/{label_id}",
+    status_code=204,
+    dependencies=[WriteAccess],
+    responses={**WRITE_ERRORS, 404: {"description": "unknown label"}},
+)
+async def delete_label(label_id: str, labels: LabelsDep) -> Response:
+    if not await run_in_threadpool(labels.delete, label_id):
+        raise ApiError(404, "label_not_found", f"no label with id {label_id!r}")
+    return Response(status_code=204)

@@ -1,0 +1,129 @@
+"""training.retrain: base data from the manifest + labels, one evaluation set, the quality gate, promotion."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.retrain_support import (
+    CORRECTION_SENTENCES,
+    DEV_FRACTION,
+    Base,
+    build_base,
+    correction_labels,
+    poisoned_labels,
+    write_labels,
+)
+from tests.training.conftest import SavedModel
+from training.bundle import current_version, list_versions, load_current, read_manifest
+from training.cli import main
+from training.data import read_examples
+from training.retrain import FAST_SPACE, quality_gate, read_labels, retrain
+from training.train import fingerprint, split_holdout
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory: pytest.TempPathFactory) -> Base:
+    return build_base(tmp_path_factory.mktemp("retrain-base"))
+
+
+@pytest.fixture
+def models(base: Base, tmp_path: Path) -> Path:
+    return base.copy_to(tmp_path / "models")
+
+
+def heads(f1: dict[str, float]) -> dict[str, dict[str, dict[str, float]]]:
+    return {"heads": {h: {"macro_f1": v, "accuracy": v, "n": 10} for h, v in f1.items()}}
+
+
+def test_gate_allows_drops_up_to_the_tolerance() -> None:
+    current = heads({"sentiment": 0.70, "stance": 0.60})
+    assert quality_gate(current, heads({"sentiment": 0.69, "stance": 0.65}), 0.01).passed
+    failed = quality_gate(current, heads({"sentiment": 0.72, "stance": 0.58}), 0.01)
+    assert not failed.passed and failed.drops == {"sentiment": -0.02, "stance": 0.02}
+    assert len(failed.reasons) == 1 and failed.reasons[0].startswith("stance")
+    assert quality_gate(current, heads({"sentiment": 0.70}), 0.01).reasons == ["the candidate has no stance head"]
+    assert not quality_gate({"heads": {}}, heads({"sentiment": 0.9}), 0.01).passed  # nothing to compare on
+
+
+def test_corrections_are_learned_and_promoted(base: Base, models: Path, tmp_path: Path) -> None:
+    labels = write_labels(tmp_path / "labels.jsonl", correction_labels())
+    before = load_current(models)
+    result = retrain(models, labels, space=FAST_SPACE)
+
+    assert result["status"] == "succeeded" and result["promoted"] and not result["forced"]
+    assert result["baseline_version"] == base.version
+    assert current_version(models) == result["candidate_version"] != base.version
+    assert result["gate"]["passed"] and result["gate"]["tolerance"] == 0.01
+    assert set(result["metrics"]["candidate"]) == set(result["metrics"]["current"]) == {"sentiment", "stance"}
+    assert set(result["timings"]) == {"read_s", "train_s", "evaluate_current_s", "total_s"}
+
+    # The labels were split deterministically; the held-out ones joined the base dev slice for evaluation.
+    examples = read_labels(labels)
+    trained, held = split_holdout(examples, 0.2, 0)
+    assert (result["data"]["labels_train"], result["data"]["labels_held_out"]) == (len(trained), len(held)) != (40, 0)
+    evaluation = split_holdout(read_examples([base.data]), DEV_FRACTION, 0)[1] + held
+    assert result["data"]["evaluation_rows"] == len(evaluation)
+    manifest = read_manifest(models, result["candidate_version"])
+    assert manifest["data"]["dev_fingerprint"] == fingerprint(evaluation)
+    assert manifest["data"]["train"] == [str(base.data)]  # still the base data: labels come from the store
+
+    after = load_current(models)
+    old = [p.label for p in before.predict("sentiment", CORRECTION_SENTENCES)]
+    new = [p.label for p in after.predict("sentiment", CORRECTION_SENTENCES)]
+    assert sum(label != "negative" for label in old) >= 10  # the base model did not know it
+    assert new == ["negative"] * len(CORRECTION_SENTENCES)
+
+
+def test_poisoned_labels_are_rejected_and_current_stays(base: Base, models: Path, tmp_path: Path) -> None:
+    labels = write_labels(tmp_path / "labels.jsonl", poisoned_labels(base))
+    result = retrain(models, labels, space=FAST_SPACE)
+    assert result["status"] == "rejected" and not result["promoted"]
+    assert not result["gate"]["passed"]
+    assert any("drop" in reason for reason in result["gate"]["reasons"])
+    assert max(result["gate"]["drops"].values()) > 0.05
+    assert current_version(models) == base.version
+    # The candidate is kept (it may still be activated by hand), but is not current.
+    assert result["candidate_version"] in {m["version"] for m in list_versions(models)}
+
+
+def test_force_promotes_a_candidate_the_gate_rejects(base: Base, models: Path, tmp_path: Path) -> None:
+    labels = write_labels(tmp_path / "labels.jsonl", poisoned_labels(base))
+    result = retrain(models, labels, space=FAST_SPACE, force=True)
+    assert result["status"] == "succeeded" and result["promoted"] and result["forced"]
+    assert not result["gate"]["passed"]
+    assert current_version(models) == result["candidate_version"]
+
+
+def test_cli_writes_the_result_json(models: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    labels = write_labels(tmp_path / "labels.jsonl", correction_labels()[:6])
+    out = tmp_path / "result.json"
+    args = ["retrain", "--models-dir", str(models), "--labels", str(labels), "--fast", "--result", str(out)]
+    assert main([*args, "--tolerance", "0.5", "--holdout", "0"]) == 0
+    result = json.loads(out.read_text(encoding="utf-8"))
+    assert result["status"] == "succeeded"
+    assert result["data"]["labels_held_out"] == 0 and result["gate"]["tolerance"] == 0.5
+    assert result["candidate_version"] in capsys.readouterr().out
+
+
+def test_cli_fails_with_exit_2_without_a_usable_base(
+    models_copy: SavedModel, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    labels = write_labels(tmp_path / "labels.jsonl", correction_labels()[:3])
+    out = tmp_path / "result.json"
+    # The session model's manifest names no readable base data.
+    args = ["retrain", "--models-dir", str(models_copy.models_dir), "--labels", str(labels), "--result", str(out)]
+    assert main(args) == 2
+    assert "no such file" in capsys.readouterr().err
+    # No model at all.
+    assert main(["retrain", "--models-dir", str(tmp_path / "empty"), "--labels", str(labels)]) == 2
+    assert "no current model" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_empty_label_file_reads_as_no_labels(tmp_path: Path) -> None:
+    path = tmp_path / "labels.jsonl"
+    path.write_text("\n", encoding="utf-8")
+    assert read_labels(path) == []
