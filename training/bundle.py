@@ -76,6 +76,7 @@ def save_bundle(model: HaltungModel, models_dir: Path, manifest: dict[str, Any],
     }
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=models_dir))
     try:
+        tmp.chmod(0o755)  # mkdtemp makes it private; a service may run as another user than the trainer
         _write_synced(tmp / MODEL_FILE, payload)
         _write_synced(tmp / MANIFEST_FILE, json.dumps(full_manifest, indent=2, ensure_ascii=False).encode())
         os.replace(tmp, models_dir / version)
@@ -143,6 +144,7 @@ def set_current(models_dir: Path, version: str) -> None:
     if not (bundle_dir(models_dir, version) / MANIFEST_FILE).is_file():
         raise BundleError(f"no model version {version!r} in {models_dir}")
     fd, tmp = tempfile.mkstemp(prefix=".current-", dir=models_dir)
+    os.fchmod(fd, 0o644)  # readable by a service running as another user, like the bundles
     with os.fdopen(fd, "wb") as f:
         f.write(version.encode() + b"\n")
         f.flush()
