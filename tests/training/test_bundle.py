@@ -91,6 +91,14 @@ def test_saving_twice_gives_two_versions(models_copy: SavedModel) -> None:
     assert load_current(models_copy.models_dir).version == second
 
 
+def test_bundles_are_readable_by_a_service_running_as_another_user(models_copy: SavedModel) -> None:
+    version = save_bundle(load_bundle(models_copy.directory), models_copy.models_dir, {})
+    directory = models_copy.models_dir / version
+    assert directory.stat().st_mode & 0o755 == 0o755
+    for path in (directory / "model.joblib", directory / "manifest.json", models_copy.models_dir / "current"):
+        assert path.stat().st_mode & 0o444 == 0o444, path
+
+
 # --- tampering ------------------------------------------------------------------------------------------------------
 
 
