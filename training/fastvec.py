@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 from scipy.special import expit
+from sklearn import get_config
 from sklearn.compose import ColumnTransformer
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
@@ -171,14 +172,8 @@ class FastTfidfVectorizer(TfidfVectorizer):
             cols.append(ids)
         n_docs, n_features = len(docs), len(vocabulary)
         if not rows:
-            return sp.csr_array((n_docs, n_features), dtype=self.dtype)
-        r, c = np.concatenate(rows), np.concatenate(cols)
-        idx_dtype = _index_dtype(max(len(c), n_features))
-        X = sp.coo_array(
-            (np.ones(len(c), dtype=self.dtype), (r.astype(idx_dtype), c.astype(idx_dtype))), shape=(n_docs, n_features)
-        ).tocsr()
-        X.sum_duplicates()
-        return X
+            return _csr_class()((n_docs, n_features), dtype=self.dtype)
+        return _rows_to_csr(np.concatenate(rows), np.concatenate(cols), n_docs, n_features, self.dtype)
 
     def _get_token_pattern(self) -> Callable[[str], list[str]]:
         cached = self.__dict__.get("_fast_token_re")
@@ -191,14 +186,15 @@ class FastTfidfVectorizer(TfidfVectorizer):
 
     def transform(self, raw_documents: Iterable[Any]) -> Any:
         """Same as `TfidfVectorizer.transform`, without re-validating the intermediate count matrix."""
-        check_is_fitted(self, msg="The TF-IDF vectorizer is not fitted")
+        if "vocabulary_" not in self.__dict__ or "_tfidf" not in self.__dict__:
+            check_is_fitted(self, msg="The TF-IDF vectorizer is not fitted")
         if isinstance(raw_documents, str):
             raise ValueError("Iterable over raw text documents expected, string object received.")
         if self._fast_kind(raw_documents) is None:
             return super().transform(raw_documents)
-        self._check_vocabulary()
+        if not self.vocabulary_:
+            self._check_vocabulary()
         _, X = self._count_vocab(raw_documents, fixed_vocab=True)
-        X = sp.csr_array(X) if not sp.issparse(X) or X.format != "csr" else X
         if self.binary:
             X.data.fill(1)
         if X.dtype not in (np.float64, np.float32):
@@ -224,6 +220,25 @@ class FastTfidfVectorizer(TfidfVectorizer):
         return state
 
 
+_SMALL_BATCH = 8
+
+
+def _csr_class() -> type:
+    """The sparse class sklearn's config asks for, built directly (no conversion afterwards)."""
+    return sp.csr_array if get_config()["sparse_interface"] == "sparray" else sp.csr_matrix
+
+
+def _rows_to_csr(r: np.ndarray, c: np.ndarray, n_docs: int, n_features: int, dtype: Any) -> Any:
+    """Counts from (document, feature) pairs: duplicates summed, indices sorted."""
+    idx_dtype = _index_dtype(max(len(c), n_features))
+    order = np.argsort(r, kind="stable")
+    indptr = np.zeros(n_docs + 1, dtype=idx_dtype)
+    np.cumsum(np.bincount(r, minlength=n_docs), out=indptr[1:])
+    X = _csr_class()((np.ones(len(c), dtype=dtype), c[order].astype(idx_dtype), indptr), shape=(n_docs, n_features))
+    X.sum_duplicates()
+    return X
+
+
 def _index_dtype(n: int) -> type:
     return np.int32 if n <= np.iinfo(np.int32).max else np.int64
 
@@ -234,17 +249,22 @@ def _product(
     """Counts = (documents x words) @ (words x features), in scipy's C++ sparse product."""
     n_docs = len(indptr) - 1
     if not len(word_ids):
-        return sp.csr_array((n_docs, n_features), dtype=dtype)
+        return _csr_class()((n_docs, n_features), dtype=dtype)
+    if n_docs <= _SMALL_BATCH:  # a few documents: concatenating their words' ids beats two constructions
+        ids = [rows[k] for k in word_ids.tolist()]
+        lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
+        doc_of_word = np.repeat(np.arange(n_docs), np.diff(indptr))
+        return _rows_to_csr(np.repeat(doc_of_word, lengths), np.concatenate(ids), n_docs, n_features, dtype)
     lengths = np.fromiter((len(r) for r in rows), dtype=np.int64, count=len(rows))
     m_indptr = np.zeros(n_words + 1, dtype=np.int64)
     np.cumsum(lengths, out=m_indptr[1:])
     idx_dtype = _index_dtype(max(int(m_indptr[-1]), n_features))
     m_indices = np.concatenate(rows).astype(idx_dtype, copy=False) if rows else _EMPTY
-    M = sp.csr_array(
+    M = _csr_class()(
         (np.ones(len(m_indices), dtype=dtype), m_indices, m_indptr.astype(idx_dtype)), shape=(n_words, n_features)
     )
     w_dtype = _index_dtype(max(len(word_ids), n_words))
-    W = sp.csr_array(
+    W = _csr_class()(
         (np.ones(len(word_ids), dtype=dtype), word_ids.astype(w_dtype), indptr.astype(w_dtype)), shape=(n_docs, n_words)
     )
     return W @ M  # scipy's product sums duplicates; indices come out unsorted, which no consumer needs
@@ -299,13 +319,17 @@ class FastPolarityFeatures(PolarityFeatures):
     cache_size: int = 200_000
 
     def transform(self, X: Sequence[str]) -> sp.csr_matrix:
+        return sp.csr_matrix(self.transform_dense(X))
+
+    def transform_dense(self, X: Sequence[str]) -> np.ndarray:
+        """The features as a dense array (five columns; `transform` returns them as CSR like the original)."""
         lexicon = polarity_lexicon()
         tokens = list(map(_LEX_TOKEN.findall, X))
         flat = list(chain.from_iterable(tokens))
         n = len(X)
         if len(_TOKEN_INFO) > self.cache_size:
             _TOKEN_INFO.clear()
-        for token in dict.fromkeys(flat).keys() - _TOKEN_INFO.keys():
+        for token in [t for t in dict.fromkeys(flat) if t not in _TOKEN_INFO]:
             word = token[2:] if token[:2] in ("L_", "R_") else token
             weight = lexicon.get(word)
             if weight is None:
@@ -325,7 +349,7 @@ class FastPolarityFeatures(PolarityFeatures):
                 np.bincount(doc_of, negation, minlength=n),
             ]
         ).astype(np.float64)
-        return sp.csr_matrix(np.log1p(out))
+        return np.log1p(out)
 
 
 # ---- pipeline -----------------------------------------------------------------------------------
@@ -346,9 +370,9 @@ class FastPipeline(Pipeline):
             return None
         if not hasattr(clf, "coef_") or not hasattr(ct, "output_indices_"):
             return None
-        key = (id(clf.coef_), id(ct))
+        key = (clf.coef_, ct.transformers_)  # compared by identity: a refit makes new objects
         cached = self.__dict__.get("_fast_parts_cache")
-        if cached is not None and cached[0] == key:
+        if cached is not None and all(a is b for a, b in zip(cached[0], key, strict=True)):
             return cached[1]
         blocks = []
         for name, trans, column in ct.transformers_:
@@ -357,7 +381,8 @@ class FastPipeline(Pipeline):
                 continue
             if not isinstance(column, int | np.integer) or not hasattr(trans, "transform"):
                 return None
-            blocks.append((trans, int(column), np.ascontiguousarray(clf.coef_[:, cols].T)))
+            transform = getattr(trans, "transform_dense", trans.transform)
+            blocks.append((transform, int(column), np.ascontiguousarray(clf.coef_[:, cols].T)))
         parts = (views, blocks, clf)
         self.__dict__["_fast_parts_cache"] = (key, parts)
         return parts
@@ -369,8 +394,10 @@ class FastPipeline(Pipeline):
         views, blocks, clf = parts
         Z = views.transform(X)
         decision = np.zeros((Z.shape[0], clf.coef_.shape[0]))
-        for trans, column, coef_t in blocks:
-            decision += trans.transform(Z[:, column]) @ coef_t
+        for transform, column, coef_t in blocks:
+            texts = Z[:, column]
+            if any(texts):  # an all-empty view (no target, target not mentioned) has no features: adds 0
+                decision += transform(texts) @ coef_t
         decision += clf.intercept_
         if len(clf.classes_) <= 2:
             p = expit(decision[:, 0])

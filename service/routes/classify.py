@@ -5,15 +5,18 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Request
+from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from service.deps import MetricsDep, ModelDep, SegmenterDep, SettingsDep
 from service.errors import ApiError
 from service.examples import reference_article
 from service.schemas import ClassifyRequest, ClassifyResponse
-from service.scoring import TooManySentences, score, segment
+from service.scoring import Document, TooManySentences, score, segment
 
 router = APIRouter(prefix="/v1", tags=["classify"])
+
+INLINE_SENTENCES = 4  # requests of at most this many pre-split sentences are scored on the event loop
 
 _EXAMPLES = {
     "article": {
@@ -35,6 +38,9 @@ _EXAMPLES = {
 }
 
 
+# `response_model` documents the response in OpenAPI; the handler returns a JSONResponse built from
+# service.scoring's dicts (already in the schema's shape), so FastAPI does not re-validate and re-serialise
+# a response of thousands of objects through pydantic (tests/service/test_classify_response.py checks it).
 @router.post("/classify", response_model=ClassifyResponse, response_model_exclude_none=False)
 async def classify(
     body: Annotated[ClassifyRequest, Body(openapi_examples=_EXAMPLES)],
@@ -43,7 +49,7 @@ async def classify(
     segmenter: SegmenterDep,
     settings: SettingsDep,
     metrics: MetricsDep,
-) -> dict:
+) -> JSONResponse:
     if body.documents is not None and len(body.documents) > settings.max_documents:
         raise ApiError(
             413,
@@ -58,20 +64,31 @@ async def classify(
             f"explain may be at most {settings.max_explain} (HALTUNG_MAX_EXPLAIN).",
             {"explain": body.explain, "limit": settings.max_explain},
         )
-    try:
-        docs = await run_in_threadpool(
-            segment,
+
+    def work() -> tuple[list[Document], dict]:
+        docs = segment(
             segmenter,
             text=body.text,
             sentences=body.sentences,
             documents=[(d.id, d.text) for d in body.documents or ()],
             max_sentences=settings.max_sentences,
         )
+        return docs, score(model, docs, body.targets, body.explain)
+
+    try:
+        # A few pre-split sentences cost well under a millisecond: scoring them on the event loop saves the
+        # thread hand-offs, which cost more than the work. Anything else runs in a worker thread, in one hop.
+        small = (
+            body.sentences is not None
+            and len(body.sentences) <= INLINE_SENTENCES
+            and len(body.targets) <= 2
+            and body.explain == 0
+        )
+        docs, result = work() if small else await run_in_threadpool(work)
     except TooManySentences as err:
         raise ApiError(413, "too_many_sentences", str(err), {"count": err.count, "limit": err.limit}) from None
-    result = await run_in_threadpool(score, model, docs, body.targets, body.explain)
     count = sum(len(d.sentences) for d in docs)
     metrics.sentences.inc(count)
     request.state.sentences = count
     request.state.model_version = model.version
-    return result
+    return JSONResponse(result)
