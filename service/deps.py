@@ -1,4 +1,7 @@
-"""Dependencies: what routes get from `app.state`, and the API-key check of write endpoints."""
+"""Dependencies: what routes get from `app.state`, and the API-key check of write endpoints.
+
+All are `async def`: each is a cheap lookup, and a sync dependency would cost a thread hop per request.
+"""
 
 from __future__ import annotations
 
@@ -19,23 +22,23 @@ from service.settings import Settings
 from training.model import HaltungModel
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_store(request: Request) -> ModelStore:
+async def get_store(request: Request) -> ModelStore:
     return request.app.state.store
 
 
-def get_segmenter(request: Request) -> Segmenter:
+async def get_segmenter(request: Request) -> Segmenter:
     return request.app.state.segmenter
 
 
-def get_metrics(request: Request) -> Metrics:
+async def get_metrics(request: Request) -> Metrics:
     return request.app.state.metrics
 
 
-def get_model(store: Annotated[ModelStore, Depends(get_store)]) -> HaltungModel:
+async def get_model(store: Annotated[ModelStore, Depends(get_store)]) -> HaltungModel:
     """The model to use for this whole request (a swap during the request does not affect it)."""
     model = store.model
     if model is None:
@@ -46,7 +49,7 @@ def get_model(store: Annotated[ModelStore, Depends(get_store)]) -> HaltungModel:
 _bearer = HTTPBearer(auto_error=False)
 
 
-def require_api_key(
+async def require_api_key(
     settings: Annotated[Settings, Depends(get_settings)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> None:
@@ -80,15 +83,15 @@ WriteAccess = Depends(require_api_key)
 # Retraining (issue 4): the label store, the job records and the job runner, opened in lifespan.
 
 
-def get_labels(request: Request) -> LabelStore:
+async def get_labels(request: Request) -> LabelStore:
     return request.app.state.labels
 
 
-def get_jobs(request: Request) -> JobStore:
+async def get_jobs(request: Request) -> JobStore:
     return request.app.state.jobs
 
 
-def get_retrainer(request: Request) -> Retrainer:
+async def get_retrainer(request: Request) -> Retrainer:
     return request.app.state.retrainer
 
 

@@ -25,7 +25,7 @@ from service.model_store import ModelStore
 from service.settings import Settings
 
 log = logging.getLogger("haltung")
-TRAIN_NICE = 10
+TRAIN_NICE = 19  # the lowest CPU priority: serving always comes first
 
 
 class Retrainer:

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sklearn.base import clone
-from sklearn.model_selection import StratifiedKFold, cross_val_score
+from sklearn.model_selection import StratifiedKFold, cross_val_score, train_test_split
 from threadpoolctl import threadpool_limits
 
 from training.data import HEADS, Example
@@ -26,6 +26,9 @@ class SearchSpace:
     window: tuple[int, ...] = (3, 6)
     lexicon: tuple[bool, ...] = (True,)  # SentiWS features; measured to help (bench/RESULTS.md)
     folds: int = 5
+    # Above this many rows the search runs on a stratified sample (the final fit uses every row),
+    # so the search costs the same for 50k or 1M rows and training time grows with the final fit only.
+    max_search_rows: int = 20_000
 
 
 DEFAULT_SPACE = SearchSpace()
@@ -85,6 +88,9 @@ def _search(
 ) -> dict[str, float | int]:
     columns = used_columns(rows, head)
     windows = space.window if CONTEXT in columns else space.window[:1]
+    if len(rows) > space.max_search_rows:
+        rows, _, y, _ = train_test_split(rows, y, train_size=space.max_search_rows, stratify=y, random_state=seed)
+        progress(f"{head}: searching hyper-parameters on a stratified sample of {len(rows)} rows")
     folds = min(space.folds, min(Counter(y).values()))
     if folds < 2:
         progress(f"{head}: too few rows per label for cross-validation; using defaults")

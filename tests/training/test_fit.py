@@ -59,6 +59,16 @@ def test_search_records_the_chosen_hyperparameters(fit_data: list[Example]) -> N
     assert any(m.startswith("stance: fitted with C=") for m in messages)
 
 
+def test_large_data_is_searched_on_a_sample_and_fitted_on_all(fit_data: list[Example]) -> None:
+    messages: list[str] = []
+    space = replace(SEARCH, C=(1.0,), window=(3,), max_search_rows=100)
+    model = fit_model(fit_data, seed=0, space=space, progress=messages.append)
+    assert any("stratified sample of 100 rows" in m for m in messages)
+    sentiment_rows = sum(e.sentiment is not None for e in fit_data)
+    assert sentiment_rows > 100
+    assert model.params["sentiment"]["n"] == sentiment_rows  # the final fit sees every row
+
+
 def test_too_few_rows_per_label_fall_back_to_defaults() -> None:
     rows = [
         Example("Der Zug kam pünktlich an.", sentiment="positive"),
