@@ -40,7 +40,7 @@ from sklearn.utils.extmath import softmax
 from sklearn.utils.sparsefuncs_fast import inplace_csr_row_normalize_l1, inplace_csr_row_normalize_l2
 from sklearn.utils.validation import check_is_fitted
 
-from training.lexicon import _NEGATIONS, PolarityFeatures, polarity_lexicon
+from training.lexicon import _NEGATIONS, PolarityFeatures, finish, polarity_lexicon
 from training.lexicon import _TOKEN as _LEX_TOKEN
 
 __all__ = ["FastPipeline", "FastPolarityFeatures", "FastTfidfVectorizer", "accelerate", "char_wb_ngrams"]
@@ -349,7 +349,8 @@ class FastPolarityFeatures(PolarityFeatures):
                 np.bincount(doc_of, negation, minlength=n),
             ]
         ).astype(np.float64)
-        return np.log1p(out)
+        n_tokens = np.fromiter(map(len, tokens), dtype=np.float64, count=n)
+        return finish(out, n_tokens, getattr(self, "rate", False))
 
 
 # ---- pipeline -----------------------------------------------------------------------------------
