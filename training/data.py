@@ -18,7 +18,6 @@ HEADS: dict[str, tuple[str, ...]] = {
     "sentiment": ("negative", "neutral", "positive"),
     "stance": ("against", "favor", "neutral"),
 }
-FIELDS = ("id", "text", "target", "stance", "sentiment", "source", "target_span")
 DATA_SUFFIXES = (".jsonl", ".csv")
 STARTER = "starter"
 STARTER_DIR = Path(__file__).resolve().parent / "corpus"
