@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from perf_http import ARTICLE, free_port, server
-from perf_inprocess import OUT, PY, RESULTS, ROOT, ensure_model, machine_description, run_command, write_section
+from perf_http import ARTICLE, haltung_server
+from perf_inprocess import OUT, RESULTS, ensure_model, machine_description, run_command, write_section
 
 
 def group_memory(pgid: int) -> list[dict[str, Any]]:
@@ -55,15 +55,8 @@ def measure(workers: Sequence[int]) -> list[dict[str, Any]]:
     article = ARTICLE.read_text(encoding="utf-8")
     rows = []
     for n in workers:
-        port = free_port()
-        env = {
-            "HALTUNG_MODELS_DIR": str(models_dir),
-            "HALTUNG_DATA_DIR": str(tmp / f"data-{n}"),
-            "HALTUNG_PORT": str(port),
-            "HALTUNG_WORKERS": str(n),
-        }
-        base = f"http://127.0.0.1:{port}"
-        with server([str(PY), "-m", "service"], env, ROOT, f"{base}/v1/health/ready", OUT / f"memory-{n}.log") as pgid:
+        ctx, base, _ = haltung_server(n, models_dir, tmp)
+        with ctx as pgid:
             for i in range(50 * n):
                 post(f"{base}/v1/classify", {"sentences": [f"Die Regierung hat die Warnungen {i} Mal ignoriert."]})
             for _ in range(5 * n):
