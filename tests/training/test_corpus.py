@@ -26,6 +26,8 @@ TOPICS = {
     "culture",
     "technology",
     "society",
+    "justice",
+    "international",
 }
 MAX_JACCARD = 0.6
 
