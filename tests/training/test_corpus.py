@@ -93,7 +93,7 @@ def test_ids_unique_and_named_by_topic(raw_rows: list[tuple[Path, int, dict[str,
 
 
 def test_no_near_duplicates(starter_examples: list[Example]) -> None:
-    """Word-set Jaccard of every pair ≤ 0.6, from one sparse product of binary word vectors."""
+    """Word-set Jaccard of every pair ≤ 0.6 (one sparse product), except one text labelled for two targets."""
     texts = [e.text for e in starter_examples]
     words = CountVectorizer(binary=True, lowercase=True, token_pattern=r"(?u)\b\w+\b").fit_transform(texts)
     sizes = np.asarray(words.sum(axis=1)).ravel()
@@ -102,6 +102,13 @@ def test_no_near_duplicates(starter_examples: list[Example]) -> None:
     i, j, both = shared.row[upper], shared.col[upper], shared.data[upper]
     jaccard = both / (sizes[i] + sizes[j] - both)
     close = np.flatnonzero(jaccard > MAX_JACCARD)
+    # One sentence labelled for several targets ("X kritisiert Y") is one text with several rows, not a copy.
+    several_targets = [
+        starter_examples[i[k]].text == starter_examples[j[k]].text
+        and starter_examples[i[k]].target != starter_examples[j[k]].target
+        for k in close
+    ]
+    close = close[~np.array(several_targets, dtype=bool)] if len(close) else close
     pairs = [f"{jaccard[k]:.2f} {starter_examples[i[k]].id} ~ {starter_examples[j[k]].id}" for k in close]
     assert not pairs, f"{len(pairs)} near-duplicate pairs: {pairs[:20]}"
 
