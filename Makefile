@@ -2,9 +2,14 @@
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
-MODELS ?= models
-HOST   ?= 127.0.0.1
-PORT   ?= 8000
+# Where to serve and which models to use: `make run PORT=8603`, or the service's own settings
+# (HALTUNG_PORT=8603 make run); a make variable wins over the environment, both over the defaults.
+HALTUNG_HOST       ?= 127.0.0.1
+HALTUNG_PORT       ?= 8000
+HALTUNG_MODELS_DIR ?= models
+HOST   ?= $(HALTUNG_HOST)
+PORT   ?= $(HALTUNG_PORT)
+MODELS ?= $(HALTUNG_MODELS_DIR)
 
 .PHONY: run test install model lint container-test bench-quality bench clean
 

@@ -136,6 +136,15 @@ trap 'exit 143' TERM
 mkdir -p "$STATE/tmp"
 export TMPDIR=$STATE/tmp
 
+# A command inside the stand-in's root file system, with a clean environment: nothing this script
+# exports for the host's tools (TMPDIR, CONTAINERS_*, PATH additions) means anything in there.
+in_rootfs() {
+    local rootfs=$1
+    shift
+    env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 HOME=/root \
+        chroot "$rootfs" "$@"
+}
+
 # --------------------------------------------------------------------------------------------
 step "lint: hadolint --failure-threshold error Dockerfile"
 if python3 -m venv "$STATE/hadolint" >/dev/null 2>&1 &&
@@ -214,7 +223,8 @@ if [[ -s $tarball ]]; then
 else
     echo "    debootstrap from $mirror (log: $STATE/debootstrap.log)"
     rootfs=$STATE/rootfs
-    if ! in_background debootstrap --variant=minbase --include="$INCLUDE" "$SUITE" "$rootfs" "$mirror" \
+    # debootstrap chroots into the new root too: it must not take the host tools' TMPDIR in with it.
+    if ! in_background env -u TMPDIR debootstrap --variant=minbase --include="$INCLUDE" "$SUITE" "$rootfs" "$mirror" \
         >"$STATE/debootstrap.log" 2>&1; then
         tail -n 40 "$STATE/debootstrap.log" >&2
         die "debootstrap failed"
@@ -223,14 +233,14 @@ else
     if ((${#cas[@]})); then
         install -d "$rootfs/usr/local/share/ca-certificates"
         cp "${cas[@]}" "$rootfs/usr/local/share/ca-certificates/"
-        chroot "$rootfs" update-ca-certificates >/dev/null
+        in_rootfs "$rootfs" update-ca-certificates >/dev/null
     fi
     # Like the official image: pip may install system-wide, and `python`/`pip` are on the PATH.
     rm -f "$rootfs"/usr/lib/python3*/EXTERNALLY-MANAGED
     ln -sf /usr/bin/python3 "$rootfs/usr/local/bin/python"
     ln -sf /usr/bin/pip3 "$rootfs/usr/local/bin/pip"
     rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/* "$rootfs"/tmp/*
-    chroot "$rootfs" python --version
+    in_rootfs "$rootfs" python --version
     tar -C "$rootfs" --numeric-owner --one-file-system -cf "$tarball.partial" .
     rm -f "$CACHE"/standin-"$SUITE"-*.tar
     mv "$tarball.partial" "$tarball"

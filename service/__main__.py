@@ -18,8 +18,12 @@ def banner(settings: Settings) -> str:
         'python3 -c \'import json,sys; print(json.dumps({"text": open(sys.argv[1]).read(), '
         '"targets": ["Russland"]}))\' ' + shlex.quote(str(article))
     )
+    # Only URLs that answer: the API has no page at "/", so the banner names the ones a newcomer can open.
     return (
-        f"Haltung serving on {url}  (API docs: {url}/docs)\n"
+        f"Haltung is serving on {settings.host}:{settings.port}\n"
+        f"  API docs:  {url}/docs\n"
+        f"  readiness: {url}/v1/health/ready\n"
+        f"  the model: {url}/v1/model\n"
         f"Try the reference article:\n"
         f"  {payload} \\\n"
         f"    | curl -s {url}/v1/classify -H 'Content-Type: application/json' --data-binary @-\n"

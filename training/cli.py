@@ -13,6 +13,7 @@ from training.bundle import BundleError, bundle_dir, current_version, list_versi
 from training.data import DataError, read_examples, write_jsonl
 from training.evaluate import evaluate, format_report
 from training.fit import SearchSpace
+from training.overlap import training_overlap
 from training.retrain import add_parser as add_retrain_parser
 from training.train import train_and_save
 
@@ -53,8 +54,12 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     model = _load(args.model, args.models_dir)
+    overlap = training_overlap(model.manifest, args.data)
+    if overlap.warning():
+        print(overlap.warning(), file=sys.stderr)
     report = evaluate(model, read_examples(args.data))
     report["model"] = model.version
+    report["training_rows_in_evaluation"] = {"rows": overlap.seen, "of": overlap.total, "from": list(overlap.sources)}
     print(format_report(report))
     if args.report:
         Path(args.report).write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

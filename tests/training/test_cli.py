@@ -112,6 +112,25 @@ def test_evaluate_writes_a_json_report(trained: Trained) -> None:
         assert f"{head}: macro-F1 {r['macro_f1']:.3f}" in result.stdout
 
 
+def test_evaluate_warns_when_it_scores_the_models_own_training_rows(trained: Trained) -> None:
+    # `older` was trained on train.jsonl minus a 25% dev slice: exactly the other rows are its training rows.
+    held = manifest(trained.models, trained.older)["data"]["dev_fingerprint"]["rows"]
+    report_file = trained.workdir / "seen.json"
+    seen = ok(
+        "evaluate", "--model", trained.older, "--models-dir", trained.models, "--data", trained.train,
+        "--report", report_file,
+    )  # fmt: skip
+    warning = f"warning: {TRAIN_ROWS - held} of {TRAIN_ROWS} evaluation rows are the model's own training data"
+    assert warning in seen.stderr
+    assert "optimistic" in seen.stderr
+    report = json.loads(report_file.read_text(encoding="utf-8"))
+    expected = {"rows": TRAIN_ROWS - held, "of": TRAIN_ROWS, "from": [str(trained.train.resolve())]}
+    assert report["training_rows_in_evaluation"] == expected
+    # Rows it has not seen: no warning.
+    unseen = ok("evaluate", "--model", trained.older, "--models-dir", trained.models, "--data", trained.dev)
+    assert "warning" not in unseen.stderr
+
+
 def read(path: Path) -> list[Example]:
     from training.data import read_examples
 
