@@ -11,7 +11,7 @@ HOST   ?= $(HALTUNG_HOST)
 PORT   ?= $(HALTUNG_PORT)
 MODELS ?= $(HALTUNG_MODELS_DIR)
 
-.PHONY: run test install model lint container-test bench-quality bench clean
+.PHONY: run test install model lint container-test corpus-stats bench-quality bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,9 @@ lint: $(VENV)/.installed
 
 container-test:
 	bash scripts/container-test.sh
+
+corpus-stats: $(VENV)/.installed
+	$(PY) -m training stats starter
 
 bench-quality: $(VENV)/.installed
 	$(PY) bench/quality.py

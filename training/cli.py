@@ -1,4 +1,4 @@
-"""Command line: `python -m training {train,evaluate,predict,activate,versions,retrain}`."""
+"""Command line: `python -m training {train,evaluate,predict,activate,versions,retrain,stats}`."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from training.evaluate import evaluate, format_report
 from training.fit import SearchSpace
 from training.overlap import training_overlap
 from training.retrain import add_parser as add_retrain_parser
+from training.stats import data_stats, format_stats
 from training.train import train_and_save
 
 
@@ -88,6 +89,12 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_stats(args: argparse.Namespace) -> int:
+    stats = data_stats(read_examples(args.data, require_label=False))
+    print(json.dumps(stats, indent=2, ensure_ascii=False) if args.json else format_stats(stats))
+    return 0
+
+
 def cmd_activate(args: argparse.Namespace) -> int:
     models_dir = Path(args.models_dir)
     load_bundle(bundle_dir(models_dir, args.version))  # verify before pointing `current` at it
@@ -138,6 +145,10 @@ def parser() -> argparse.ArgumentParser:
     v = sub.add_parser("versions", help="list model versions, * marks current")
     v.add_argument("--models-dir", default="models")
     v.set_defaults(func=cmd_versions)
+    s = sub.add_parser("stats", help="rows, label shares and target kinds of labelled data (balance check)")
+    s.add_argument("data", nargs="*", default=["starter"], help="files or directories, or 'starter' (default)")
+    s.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    s.set_defaults(func=cmd_stats)
     add_retrain_parser(sub)
     return p
 

@@ -249,3 +249,17 @@ def test_predict_to_stdout_with_a_bundle_directory(
     assert [r["text"] for r in predicted] == [r["text"] for r in rows]
     assert {r["model_version"] for r in predicted} == {trained.older}
     assert all(r["predicted_sentiment"] in r["sentiment_scores"] for r in predicted)
+
+
+def test_stats_reports_balance_of_the_starter_corpus(starter_examples: list[Example]) -> None:
+    result = ok("stats", "--json")
+    stats = json.loads(result.stdout)
+    assert stats["rows"] == len(starter_examples)
+    stance = [e for e in starter_examples if e.stance]
+    assert stats["heads"]["stance"]["rows"] == len(stance)
+    neutral = sum(e.stance == "neutral" for e in stance) / len(stance)
+    assert stats["heads"]["stance"]["shares"]["neutral"] == pytest.approx(neutral, abs=1e-4)
+    assert sum(stats["stance_targets"].values()) == pytest.approx(1.0, abs=1e-3)
+    assert 0 < stats["stance_mentioned_neutral"] <= stats["heads"]["stance"]["shares"]["neutral"]
+    table = ok("stats", "starter").stdout
+    assert f"{len(starter_examples)} rows" in table and "mentioned and neutral" in table
