@@ -11,7 +11,7 @@ HOST   ?= $(HALTUNG_HOST)
 PORT   ?= $(HALTUNG_PORT)
 MODELS ?= $(HALTUNG_MODELS_DIR)
 
-.PHONY: run test install model lint container-test corpus-stats bench-quality bench clean
+.PHONY: run test install model lint container-test container-test-cold corpus-stats bench-quality bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,11 @@ lint: $(VENV)/.installed
 
 container-test:
 	bash scripts/container-test.sh
+
+# As a new machine runs it: an empty cache, so the stand-in base is bootstrapped from Debian's packages.
+container-test-cold:
+	cache=$$(mktemp -d) && rc=0 && HALTUNG_CT_CACHE=$$cache bash scripts/container-test.sh || rc=$$?; \
+	rm -rf "$$cache"; exit $$rc
 
 corpus-stats: $(VENV)/.installed
 	$(PY) -m training stats starter
