@@ -28,6 +28,8 @@ TOPICS = {
     "society",
     "justice",
     "international",
+    "mobility",
+    "comments",
 }
 MAX_JACCARD = 0.6
 
