@@ -75,9 +75,9 @@ USER 10001:10001
 VOLUME /data
 EXPOSE 8000
 
-# Ready = a verified model is loaded. The port follows HALTUNG_PORT: change it together with
-# the `--port` of the command when running on another port.
+# Ready = a verified model is loaded. The port follows HALTUNG_PORT, as the command does.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/v1/health/ready' % os.environ.get('HALTUNG_PORT', '8000'), timeout=4)"]
 
-CMD ["uvicorn", "service.app:create_app", "--factory", "--host", "0.0.0.0", "--port", "8000"]
+# `python -m service` reads every HALTUNG_* setting (host, port, workers), so `-e HALTUNG_WORKERS=2` works.
+CMD ["python", "-m", "service"]

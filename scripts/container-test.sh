@@ -303,12 +303,11 @@ no_systemd_noise() {
     grep -v 'systemd connection' >&2 || true
 }
 run_container() {
-    # Host networking: the command's --port (and HALTUNG_PORT, which the HEALTHCHECK follows) pick
-    # a free port instead of the default 8000; loopback only.
+    # Host networking: the image's own command on a free port instead of the default 8000 (the
+    # HEALTHCHECK follows HALTUNG_PORT too), loopback only, with two workers (HALTUNG_WORKERS is honoured).
     if ! podman run -d --name "$CTR" --network host \
-        -v "$VOL:/data" -e HALTUNG_API_KEYS="$API_KEY" -e HALTUNG_PORT="$port" \
-        "$IMAGE" uvicorn service.app:create_app --factory --host 127.0.0.1 --port "$port" \
-        >/dev/null 2>"$STATE/run.err"; then
+        -v "$VOL:/data" -e HALTUNG_API_KEYS="$API_KEY" -e HALTUNG_PORT="$port" -e HALTUNG_HOST=127.0.0.1 \
+        -e HALTUNG_WORKERS=2 "$IMAGE" >/dev/null 2>"$STATE/run.err"; then
         cat "$STATE/run.err" >&2
         die "podman run failed"
     fi
@@ -340,6 +339,14 @@ uid=$(podman exec "$CTR" id -u)
 echo "    ok: the service runs as uid $uid"
 podman exec "$CTR" test -s /data/models/current || die "the seed model was not copied into /data/models"
 echo "    ok: seeded /data/models/current -> $(podman exec "$CTR" cat /data/models/current)"
+workers=0
+for _ in $(seq 30); do
+    workers=$(podman logs "$CTR" 2>&1 | grep -c 'Started server process' || true)
+    ((workers < 2)) || break
+    sleep 1
+done
+((workers == 2)) || die "HALTUNG_WORKERS=2 started $workers worker(s)"
+echo "    ok: HALTUNG_WORKERS=2 started 2 worker processes"
 
 step "api: classify examples/kim_putin_waffendeal.txt"
 version=$(python3 "$CHECK" classify "$BASE_URL" "$EXAMPLE")

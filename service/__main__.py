@@ -13,21 +13,25 @@ from service.settings import Settings
 
 def banner(settings: Settings) -> str:
     url = f"http://{settings.host}:{settings.port}"
-    article = Path(__file__).resolve().parents[1] / "examples" / "kim_putin_waffendeal.txt"
-    payload = (
-        'python3 -c \'import json,sys; print(json.dumps({"text": open(sys.argv[1]).read(), '
-        '"targets": ["Russland"]}))\' ' + shlex.quote(str(article))
-    )
     # Only URLs that answer: the API has no page at "/", so the banner names the ones a newcomer can open.
-    return (
-        f"Haltung is serving on {settings.host}:{settings.port}\n"
-        f"  API docs:  {url}/docs\n"
-        f"  readiness: {url}/v1/health/ready\n"
-        f"  the model: {url}/v1/model\n"
-        f"Try the reference article:\n"
-        f"  {payload} \\\n"
-        f"    | curl -s {url}/v1/classify -H 'Content-Type: application/json' --data-binary @-\n"
-    )
+    lines = [
+        f"Haltung is serving on {settings.host}:{settings.port}",
+        f"  API docs:  {url}/docs",
+        f"  readiness: {url}/v1/health/ready",
+        f"  the model: {url}/v1/model",
+    ]
+    article = Path(__file__).resolve().parents[1] / "examples" / "kim_putin_waffendeal.txt"
+    if article.is_file():  # a source checkout (`make run`); an installed package has no examples/
+        payload = (
+            'python3 -c \'import json,sys; print(json.dumps({"text": open(sys.argv[1]).read(), '
+            '"targets": ["Russland"]}))\' ' + shlex.quote(str(article))
+        )
+        lines += [
+            "Try the reference article:",
+            f"  {payload} \\",
+            f"    | curl -s {url}/v1/classify -H 'Content-Type: application/json' --data-binary @-",
+        ]
+    return "\n".join(lines) + "\n"
 
 
 def main() -> None:

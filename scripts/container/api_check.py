@@ -22,7 +22,7 @@ from typing import Any
 
 SENTIMENTS = {"positive", "negative", "neutral"}
 MIN_SENTENCES = 20
-EXPECTED_CMD = ["uvicorn", "service.app:create_app", "--factory", "--host", "0.0.0.0", "--port", "8000"]
+EXPECTED_CMD = ["python", "-m", "service"]  # reads HALTUNG_HOST/PORT/WORKERS, like `make run`
 EXPECTED_ENV = {
     "HALTUNG_DATA_DIR": "/data",
     "HALTUNG_MODELS_DIR": "/data/models",
@@ -76,7 +76,7 @@ def image_config(inspect_file: str) -> None:
     check(user and user.split(":")[0] not in ("", "0", "root"), f"image runs as root (User={user!r})")
     ok(f"runs as non-root user {user}")
     check(config.get("Cmd") == EXPECTED_CMD, f"CMD is {config.get('Cmd')}, expected {EXPECTED_CMD}")
-    ok("exec-form CMD runs uvicorn service.app:create_app on 0.0.0.0:8000")
+    ok("exec-form CMD runs python -m service (the HALTUNG_* settings decide host, port and workers)")
     env = dict(e.split("=", 1) for e in config.get("Env") or [])
     for name, value in EXPECTED_ENV.items():
         check(env.get(name) == value, f"ENV {name}={env.get(name)!r}, expected {value!r}")
