@@ -68,11 +68,16 @@ class HaltungModel:
         ]
 
     def explain(
-        self, head: str, texts: Sequence[str], targets: Sequence[str | None] | None = None, k: int = 5
+        self,
+        head: str,
+        texts: Sequence[str],
+        targets: Sequence[str | None] | None = None,
+        k: int = 5,
+        spans: Spans = None,
     ) -> list[list[Contribution]]:
         """The top-k features that pushed each text toward its predicted label (exact for LR)."""
         pipeline = self._head(head)
-        features = pipeline[:-1].transform(_rows(texts, targets)).tocsr()
+        features = pipeline[:-1].transform(_rows(texts, targets, spans)).tocsr()
         clf = pipeline[-1]
         predicted = clf.predict(features)
         names = self._feature_names(head)
