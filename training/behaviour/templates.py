@@ -197,22 +197,20 @@ DISASTER_PLACES = [
     ("Chile", "in Chile"),
     ("Marokko", "in Marokko"),
 ]
-DISASTER_FRAMES = [
-    "Bei einem Erdbeben {IN} sind nach Behördenangaben mindestens {n} Menschen ums Leben gekommen.",
-    "Nach schweren Überschwemmungen {IN} mussten {n} Menschen ihre Häuser verlassen.",
-    "{In} sind bei einem Busunglück {n} Menschen verletzt worden.",
-    "Die Behörden {IN} meldeten nach dem Sturm {n} Tote.",
-    "Ein Waldbrand {IN} hat bereits {n} Hektar Wald zerstört.",
-    "Bei einem Zugunglück {IN} wurden {n} Menschen schwer verletzt.",
+DISASTER_FRAMES = [  # (frame, plausible numbers for it)
+    ("Bei einem Erdbeben {IN} sind nach Behördenangaben mindestens {n} Menschen ums Leben gekommen.", [12, 37, 140]),
+    ("Nach schweren Überschwemmungen {IN} mussten {n} Menschen ihre Häuser verlassen.", [2300, 800, 15000]),
+    ("{In} sind bei einem Busunglück {n} Menschen verletzt worden.", [9, 23, 14]),
+    ("Die Behörden {IN} meldeten nach dem Sturm {n} Tote.", [4, 11, 27]),
+    ("Ein Waldbrand {IN} hat bereits {n} Hektar Wald zerstört.", [300, 2300, 5800]),
+    ("Bei einem Zugunglück {IN} wurden {n} Menschen schwer verletzt.", [7, 16, 31]),
 ]
-NUMBERS = [12, 37, 140, 9, 2300, 58, 71]
 
 
 def neutral_reporting() -> Iterator[Row]:
-    numbers = cycle(NUMBERS)
-    for target, place in DISASTER_PLACES:
-        for frame in DISASTER_FRAMES:
-            text = frame.format(IN=place, In=_cap(place), n=next(numbers))
+    for i, (target, place) in enumerate(DISASTER_PLACES):
+        for frame, numbers in DISASTER_FRAMES:
+            text = frame.format(IN=place, In=_cap(place), n=numbers[i % len(numbers)])
             yield mft("neutral_reporting", text, target, stance="neutral", sentiment="negative")
 
 
