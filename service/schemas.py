@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+from training.targets import Target as TrainingTarget
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -27,9 +29,13 @@ def _not_blank(text: str) -> str:
 
 
 NonBlank = Annotated[str, AfterValidator(_encodable), AfterValidator(_not_blank)]
-Target = Annotated[
+TargetName = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300), AfterValidator(_encodable)
 ]
+Alias = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), AfterValidator(_encodable)
+]
+MAX_ALIASES = 20
 
 
 class Strict(BaseModel):
@@ -41,22 +47,56 @@ class DocumentIn(Strict):
     text: NonBlank
 
 
+class TargetSpec(Strict):
+    """A named target with other names it goes by ("Russland": "Moskau", "Kreml")."""
+
+    name: TargetName = Field(description="the target's name, e.g. Russland; or an x-stance style question")
+    aliases: list[Alias] = Field(
+        default_factory=list, max_length=MAX_ALIASES, description="other names counted as mentions of it"
+    )
+
+    @model_validator(mode="after")
+    def aliases_of_a_name(self) -> TargetSpec:
+        if self.aliases and TrainingTarget(self.name).is_question:
+            raise ValueError("a question target is answered by the whole text and cannot have aliases")
+        long = [a for a in self.aliases if TrainingTarget(a).is_question]
+        if long:
+            raise ValueError(f"aliases are names of at most four words, not questions: {long}")
+        return self
+
+    def to_target(self) -> TrainingTarget:
+        return TrainingTarget(self.name, tuple(dict.fromkeys(self.aliases)))
+
+
 class ClassifyRequest(Strict):
     """Exactly one of `text`, `documents` or `sentences`."""
 
     text: NonBlank | None = Field(None, description="one whole article; split into sentences by SoMaJo")
     documents: list[DocumentIn] | None = Field(None, min_length=1, description="several articles")
     sentences: list[NonBlank] | None = Field(None, min_length=1, description="pre-split sentences, one document")
-    targets: list[Target] = Field(default_factory=list, max_length=20, description="stance targets, e.g. Russland")
+    targets: list[TargetName | TargetSpec] = Field(
+        default_factory=list,
+        description="stance targets: names (Russland), {name, aliases} objects, or questions; at most "
+        "HALTUNG_MAX_TARGETS",
+    )
+    unmentioned: Literal["null", "score"] = Field(
+        "null",
+        description="sentences that do not mention a named target: no stance (null), or a tone-based guess "
+        "marked basis 'tone' (score)",
+    )
     explain: int = Field(0, ge=0, description="top-k features per decision (0: none)")
 
     @field_validator("targets")
     @classmethod
-    def unique_targets(cls, targets: list[str]) -> list[str]:
-        repeated = sorted({t for t in targets if targets.count(t) > 1})
+    def unique_targets(cls, targets: list[str | TargetSpec]) -> list[str | TargetSpec]:
+        names = [t.name if isinstance(t, TargetSpec) else t for t in targets]
+        repeated = sorted({n for n in names if names.count(n) > 1})
         if repeated:
-            raise ValueError(f"targets must be unique (after trimming whitespace); repeated: {repeated}")
+            raise ValueError(f"target names must be unique (after trimming whitespace); repeated: {repeated}")
         return targets
+
+    def stance_targets(self) -> list[TrainingTarget]:
+        return [t.to_target() if isinstance(t, TargetSpec) else TrainingTarget(t) for t in self.targets]
 
     @model_validator(mode="after")
     def one_input(self) -> ClassifyRequest:
@@ -78,9 +118,26 @@ class HeadResult(BaseModel):
     explanation: list[Feature] | None = None
 
 
-class StanceResult(HeadResult):
-    target: str | None
-    mentioned: bool = Field(description="whether the target is named in the sentence (inflection-tolerant)")
+class MentionOut(BaseModel):
+    start: int = Field(description="character offset into the sentence text: text[start:end] is the mention")
+    end: int
+    text: str
+    via: Literal["name", "alias", "derived"] = Field(
+        description="the name (inflected), one of its aliases, or a derived form (russische, die Russen, US-)"
+    )
+
+
+class StanceResult(BaseModel):
+    target: str
+    mentioned: bool = Field(description="whether the sentence names the target (name, alias or derived form)")
+    mention: MentionOut | None = Field(description="the first mention in the sentence, or null")
+    basis: Literal["mention", "question", "tone"] | None = Field(
+        description="how the stance was obtained: around the mention, toward a question target, or a tone-based "
+        "guess for an unmentioned target (only with unmentioned: score); null when there is no stance"
+    )
+    label: str | None = Field(description="null: the sentence does not mention the target, so no stance is given")
+    scores: dict[str, float] | None = Field(description="probability per label; sums to 1; null with label")
+    explanation: list[Feature] | None = None
 
 
 class SentenceResult(BaseModel):
@@ -94,9 +151,14 @@ class SentenceResult(BaseModel):
 
 
 class TargetSummary(BaseModel):
-    target: str | None
-    counts: dict[str, int]
-    mean_scores: dict[str, float]
+    target: str
+    basis: Literal["mention", "question"] = Field(
+        description="which sentences count: those that mention the target, or all (question target)"
+    )
+    sentences: int = Field(description="non-boilerplate sentences that mention the target (all, for a question)")
+    counts: dict[str, int] = Field(description="stance labels of those sentences")
+    label: str | None = Field(description="document-level stance: the label of mean_scores; null when none count")
+    mean_scores: dict[str, float] | None = Field(description="mean probabilities over those sentences, or null")
 
 
 class Summary(BaseModel):

@@ -15,7 +15,8 @@ import numpy as np
 
 from service.segmentation import Segmenter, Sentence
 from training.model import Contribution, HaltungModel
-from training.targets import find_mention
+from training.stance import StanceResult, Unmentioned, score_stance
+from training.targets import Target
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,12 +54,21 @@ def segment(
     return docs
 
 
-def score(model: HaltungModel, docs: list[Document], targets: Sequence[str], explain: int) -> dict[str, Any]:
-    """Labels and probabilities for every sentence (one batch per head and target), plus summaries."""
+def score(
+    model: HaltungModel,
+    docs: list[Document],
+    targets: Sequence[Target],
+    explain: int,
+    unmentioned: Unmentioned = "null",
+) -> dict[str, Any]:
+    """Labels and probabilities for every sentence (one batch per head and target), plus summaries.
+
+    Stance comes from `training.stance.score_stance`, the same code path as the CLI: only sentences that
+    mention a named target get a stance toward it (or every sentence, for a question target).
+    """
     texts = [s.text for d in docs for s in d.sentences]
-    sentiment = _head(model, "sentiment", texts, None, explain)
-    stance_targets: list[str | None] = list(targets) or [None]
-    stances = {t: _head(model, "stance", texts, [t] * len(texts) if t else None, explain) for t in stance_targets}
+    sentiment = _sentiment(model, texts, explain)
+    stance = _stance(model, texts, targets, explain, unmentioned) if "stance" in model.heads else [[] for _ in texts]
     labels = {head: model.labels(head) for head in model.heads}
     out, i = [], 0
     for doc in docs:
@@ -72,31 +82,60 @@ def score(model: HaltungModel, docs: list[Document], targets: Sequence[str], exp
                     "text": sentence.text,
                     "boilerplate": sentence.boilerplate,
                     "sentiment": sentiment[i] if sentiment else None,
-                    "stance": [
-                        {**stances[t][i], "target": t, "mentioned": bool(t and find_mention(sentence.text, t))}
-                        for t in stance_targets
-                        if stances[t]
-                    ],
+                    "stance": stance[i],
                 }
             )
             i += 1
-        out.append({"id": doc.id, "sentences": results, "summary": summarise(results, stance_targets, labels)})
+        out.append({"id": doc.id, "sentences": results, "summary": summarise(results, targets, labels)})
     return {"model_version": model.version, "documents": out}
 
 
-def _head(
-    model: HaltungModel, head: str, texts: list[str], targets: list[str | None] | None, explain: int
-) -> list[dict[str, Any]] | None:
-    if head not in model.heads or not texts:
+def _sentiment(model: HaltungModel, texts: list[str], explain: int) -> list[dict[str, Any]] | None:
+    if "sentiment" not in model.heads or not texts:
         return None
-    predictions = model.predict(head, texts, targets)
+    predictions = model.predict("sentiment", texts)
     # Keys in the order, and with the nulls, of the response schema (service.schemas.HeadResult): the route
     # sends these dicts as they are, without a pydantic round trip.
     rows: list[dict[str, Any]] = [{"label": p.label, "scores": p.scores, "explanation": None} for p in predictions]
     if explain:
-        for row, contributions in zip(rows, model.explain(head, texts, targets, k=explain), strict=True):
+        for row, contributions in zip(rows, model.explain("sentiment", texts, k=explain), strict=True):
             row["explanation"] = [_feature(c) for c in contributions]
     return rows
+
+
+def _stance(
+    model: HaltungModel, texts: list[str], targets: Sequence[Target], explain: int, unmentioned: Unmentioned
+) -> list[list[dict[str, Any]]]:
+    """Per sentence, one entry per target in the order of service.schemas.StanceResult."""
+    results = score_stance(model, texts, targets, unmentioned)
+    rows = [[_stance_entry(r) for r in row] for row in results]
+    if explain:
+        for j, target in enumerate(targets):
+            given = [i for i, row in enumerate(results) if row[j].label is not None]
+            if not given:
+                continue
+            spans = [(m.start, m.end) if (m := results[i][j].mention) else None for i in given]
+            explained = model.explain(
+                "stance", [texts[i] for i in given], [target.name] * len(given), k=explain, spans=spans
+            )
+            for i, contributions in zip(given, explained, strict=True):
+                rows[i][j]["explanation"] = [_feature(c) for c in contributions]
+    return rows
+
+
+def _stance_entry(r: StanceResult) -> dict[str, Any]:
+    mention = r.mention
+    return {
+        "target": r.target,
+        "mentioned": r.mentioned,
+        "mention": {"start": mention.start, "end": mention.end, "text": mention.text, "via": mention.via}
+        if mention
+        else None,
+        "basis": r.basis,
+        "label": r.label,
+        "scores": r.scores,
+        "explanation": None,
+    }
 
 
 def _feature(c: Contribution) -> dict[str, Any]:
@@ -104,26 +143,33 @@ def _feature(c: Contribution) -> dict[str, Any]:
 
 
 def summarise(
-    sentences: list[dict[str, Any]], targets: list[str | None], labels: dict[str, list[str]]
+    sentences: list[dict[str, Any]], targets: Sequence[Target], labels: dict[str, list[str]]
 ) -> dict[str, Any]:
     """Label counts and mean scores over the reporting (non-boilerplate) sentences.
 
-    Every label of the model appears (0 when unused) and every requested target gets an entry, so
-    a document without reporting sentences still has a summary of the same shape.
+    Sentiment covers every reporting sentence. Stance toward a target covers only the reporting sentences
+    that mention it (every one, for a question target): tone-based guesses (``unmentioned: score``) never
+    count. Every label appears (0 when unused) and every target gets an entry; with no sentence to average,
+    its document-level ``label`` and ``mean_scores`` are null.
     """
     kept = [s for s in sentences if not s["boilerplate"]]
     sentiments = [s["sentiment"] for s in kept if s["sentiment"]]
     sentiment_labels = labels.get("sentiment", [])
-    stance = [
-        {
-            "target": t,
-            "counts": _counts(entries, labels["stance"]),
-            "mean_scores": _means(entries, labels["stance"]),
-        }
-        for t in targets
-        for entries in [[e for s in kept for e in s["stance"] if e["target"] == t]]
-        if "stance" in labels
-    ]
+    stance_labels = labels.get("stance", [])
+    stance = []
+    for j, target in enumerate(targets if "stance" in labels else ()):
+        entries = [s["stance"][j] for s in kept if s["stance"][j]["basis"] in ("mention", "question")]
+        means = _means(entries, stance_labels) if entries else None
+        stance.append(
+            {
+                "target": target.name,
+                "basis": "question" if target.is_question else "mention",
+                "sentences": len(entries),
+                "counts": _counts(entries, stance_labels),
+                "label": max(means, key=means.__getitem__) if means else None,
+                "mean_scores": means,
+            }
+        )
     return {
         "sentences": len(kept),
         "sentiment": _counts(sentiments, sentiment_labels),

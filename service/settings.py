@@ -22,6 +22,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(1_048_576, ge=1024, description="largest accepted request body (413 above)")
     max_documents: int = Field(100, ge=1, description="most documents per classify request")
     max_sentences: int = Field(5000, ge=1, description="most sentences per classify request")
+    max_targets: int = Field(20, ge=1, description="most stance targets per classify request")
     max_explain: int = Field(20, ge=0, description="largest `explain` (top-k features) a request may ask for")
     api_keys: str = Field("", description="comma-separated API keys for write endpoints; empty disables them")
     gate_tolerance: float = Field(0.01, ge=0, le=1, description="largest macro-F1 drop a retrained model may show")

@@ -21,7 +21,15 @@ INLINE_SENTENCES = 4  # requests of at most this many pre-split sentences are sc
 _EXAMPLES = {
     "article": {
         "summary": "The reference article (a scraped news text)",
-        "value": {"text": reference_article(), "targets": ["Russland", "Nordkorea"]},
+        "value": {
+            "text": reference_article(),
+            "targets": [
+                {"name": "Russland", "aliases": ["Moskau", "Kreml"]},
+                {"name": "Nordkorea", "aliases": ["Pjöngjang"]},
+                {"name": "Ukraine", "aliases": ["Kiew"]},
+                "Putin",
+            ],
+        },
     },
     "sentences": {
         "summary": "Pre-split sentences, with explanations",
@@ -29,6 +37,21 @@ _EXAMPLES = {
             "sentences": ["Die Regierung hat die Warnungen monatelang ignoriert."],
             "targets": ["Regierung"],
             "explain": 5,
+        },
+    },
+    "tone": {
+        "summary": "Tone-based guesses for sentences that do not mention a target",
+        "value": {
+            "sentences": ["Russland ist kein verlässlicher Partner.", "Die Ukraine feiert einen Erfolg."],
+            "targets": ["Russland"],
+            "unmentioned": "score",
+        },
+    },
+    "question": {
+        "summary": "A question target (x-stance style): every sentence is read as an answer",
+        "value": {
+            "text": "Der Bund sollte mehr Geld für Kitas ausgeben. Das entlastet Familien.",
+            "targets": ["Soll der Bund mehr Geld für die Kinderbetreuung ausgeben?"],
         },
     },
     "documents": {
@@ -64,6 +87,14 @@ async def classify(
             f"explain may be at most {settings.max_explain} (HALTUNG_MAX_EXPLAIN).",
             {"explain": body.explain, "limit": settings.max_explain},
         )
+    if len(body.targets) > settings.max_targets:
+        raise ApiError(
+            422,
+            "validation_error",
+            f"{len(body.targets)} targets exceed the limit of {settings.max_targets} (HALTUNG_MAX_TARGETS).",
+            {"count": len(body.targets), "limit": settings.max_targets},
+        )
+    targets = body.stance_targets()
 
     def work() -> tuple[list[Document], dict]:
         docs = segment(
@@ -73,7 +104,7 @@ async def classify(
             documents=[(d.id, d.text) for d in body.documents or ()],
             max_sentences=settings.max_sentences,
         )
-        return docs, score(model, docs, body.targets, body.explain)
+        return docs, score(model, docs, targets, body.explain, body.unmentioned)
 
     try:
         # A few pre-split sentences cost well under a millisecond: scoring them on the event loop saves the

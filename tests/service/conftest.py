@@ -23,7 +23,13 @@ from tests.tiny_model import save_tiny_model
 from training.model import HaltungModel
 
 # The small limits of the second app: large enough for one ordinary request, easy to exceed.
-LIMITS: dict[str, Any] = {"max_body_bytes": 2048, "max_documents": 2, "max_sentences": 5, "max_explain": 3}
+LIMITS: dict[str, Any] = {
+    "max_body_bytes": 2048,
+    "max_documents": 2,
+    "max_sentences": 5,
+    "max_explain": 3,
+    "max_targets": 3,
+}
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,30 @@ def assert_probabilities(scores: dict[str, float], labels: Sequence[str]) -> Non
     assert sum(scores.values()) == pytest.approx(1.0, abs=1e-9)
 
 
-def assert_document(doc: dict[str, Any], text: str | None, tiny: TinyModel, targets: Sequence[str]) -> None:
+def target_name(target: str | dict[str, Any]) -> str:
+    return target["name"] if isinstance(target, dict) else target
+
+
+def assert_stance_entry(entry: dict[str, Any], sentence: str, tiny: TinyModel) -> None:
+    """A stance where the target is mentioned (or asked about), with exact mention offsets; none elsewhere."""
+    assert isinstance(entry["mentioned"], bool)
+    mention = entry["mention"]
+    assert (mention is not None) is entry["mentioned"]
+    if mention is not None:
+        assert sentence[mention["start"] : mention["end"]] == mention["text"]
+        assert mention["via"] in ("name", "alias", "derived")
+    if entry["basis"] is None:
+        assert (entry["label"], entry["scores"], entry["explanation"], entry["mentioned"]) == (None, None, None, False)
+        return
+    assert entry["basis"] == ("mention" if entry["mentioned"] else entry["basis"])
+    assert entry["basis"] in ("mention", "question", "tone")
+    assert entry["label"] in tiny.labels("stance")
+    assert_probabilities(entry["scores"], tiny.labels("stance"))
+
+
+def assert_document(
+    doc: dict[str, Any], text: str | None, tiny: TinyModel, targets: Sequence[str | dict[str, Any]]
+) -> None:
     """Shape and invariants of one document; `text` is the original to check offsets against (None: skip)."""
     previous_end = 0
     for i, s in enumerate(doc["sentences"]):
@@ -63,16 +86,15 @@ def assert_document(doc: dict[str, Any], text: str | None, tiny: TinyModel, targ
         assert isinstance(s["boilerplate"], bool)
         assert s["sentiment"]["label"] in tiny.labels("sentiment")
         assert_probabilities(s["sentiment"]["scores"], tiny.labels("sentiment"))
-        assert [e["target"] for e in s["stance"]] == (list(targets) or [None])
+        assert [e["target"] for e in s["stance"]] == [target_name(t) for t in targets]
         for entry in s["stance"]:
-            assert isinstance(entry["mentioned"], bool)
-            assert entry["label"] in tiny.labels("stance")
-            assert_probabilities(entry["scores"], tiny.labels("stance"))
+            assert_stance_entry(entry, s["text"], tiny)
     assert_summary(doc, tiny)
 
 
 def assert_summary(doc: dict[str, Any], tiny: TinyModel) -> None:
-    """Counts and mean scores of the summary recomputed from the non-boilerplate sentences."""
+    """Counts and mean scores of the summary recomputed from the non-boilerplate sentences: sentiment over
+    all of them, stance over those that mention the target (or all, for a question target)."""
     kept = [s for s in doc["sentences"] if not s["boilerplate"]]
     summary = doc["summary"]
     assert summary["sentences"] == len(kept)
@@ -86,12 +108,17 @@ def assert_summary(doc: dict[str, Any], tiny: TinyModel) -> None:
         assert summary["sentiment_mean_scores"][lab] == pytest.approx(mean, abs=1e-6)
     targets = [e["target"] for e in kept[0]["stance"]]
     assert [t["target"] for t in summary["stance"]] == targets
-    for t, entry in zip(targets, summary["stance"], strict=True):
-        own = [e for s in kept for e in s["stance"] if e["target"] == t]
+    for j, entry in enumerate(summary["stance"]):
+        own = [s["stance"][j] for s in kept if s["stance"][j]["basis"] in ("mention", "question")]
+        assert entry["sentences"] == len(own)
         stance_counts = Counter(e["label"] for e in own)
         assert entry["counts"] == {lab: stance_counts.get(lab, 0) for lab in tiny.labels("stance")}
+        if not own:
+            assert (entry["label"], entry["mean_scores"]) == (None, None)
+            continue
         for lab in tiny.labels("stance"):
             assert entry["mean_scores"][lab] == pytest.approx(sum(e["scores"][lab] for e in own) / len(own), abs=1e-6)
+        assert entry["label"] == max(entry["mean_scores"], key=entry["mean_scores"].__getitem__)
 
 
 # -- the three input forms ------------------------------------------------------------------------------------
@@ -147,13 +174,11 @@ async def test_model_version_in_every_answer(client: httpx.AsyncClient, tiny_mod
 # -- targets --------------------------------------------------------------------------------------------------
 
 
-async def test_without_targets_one_stance_entry_with_null_target(client: httpx.AsyncClient) -> None:
+async def test_without_targets_there_is_no_stance(client: httpx.AsyncClient) -> None:
+    """A stance is toward something: without targets there is none (sentiment only)."""
     answer = await classify(client, text="Russland greift an. Die Ukraine wehrt sich.")
-    for s in answer["documents"][0]["sentences"]:
-        [entry] = s["stance"]
-        assert entry["target"] is None
-        assert entry["mentioned"] is False
-    assert [t["target"] for t in answer["documents"][0]["summary"]["stance"]] == [None]
+    assert all(s["stance"] == [] for s in answer["documents"][0]["sentences"])
+    assert answer["documents"][0]["summary"]["stance"] == []
 
 
 async def test_one_stance_entry_per_target_and_inflected_mentions(client: httpx.AsyncClient) -> None:
@@ -171,14 +196,99 @@ async def test_one_stance_entry_per_target_and_inflected_mentions(client: httpx.
     ]
     summary = answer["documents"][0]["summary"]
     assert [t["target"] for t in summary["stance"]] == ["Russland", "Nordkorea"]
+    assert [t["sentences"] for t in summary["stance"]] == [1, 1]
+
+
+MENTIONS = [
+    "Russland ist kein verlässlicher Partner.",
+    "Der Kreml wies die Vorwürfe zurück.",
+    "Die russische Armee rückt weiter vor.",
+    "Frankreich hat der Ukraine großzügige Hilfe zugesagt.",
+    "Weißrussland schweigt.",
+]
+RUSSLAND = {"name": "Russland", "aliases": ["Moskau", "Kreml"]}
+
+
+async def test_aliases_and_derived_forms_are_mentions_with_exact_offsets(
+    client: httpx.AsyncClient, tiny_model: TinyModel
+) -> None:
+    answer = await classify(client, sentences=MENTIONS, targets=[RUSSLAND, "Ukraine"])
+    [doc] = answer["documents"]
+    assert_document(doc, None, tiny_model, [RUSSLAND, "Ukraine"])
+    found = [
+        [e["mention"] and (e["mention"]["text"], e["mention"]["via"]) for e in s["stance"]] for s in doc["sentences"]
+    ]
+    assert found == [
+        [("Russland", "name"), None],
+        [("Kreml", "alias"), None],
+        [("russische", "derived"), None],
+        [None, ("Ukraine", "name")],
+        [None, None],
+    ]
+    first = doc["sentences"][2]["stance"][0]["mention"]
+    assert (first["start"], first["end"]) == (4, 13)
+
+
+async def test_unmentioned_targets_get_no_stance_by_default(client: httpx.AsyncClient, tiny_model: TinyModel) -> None:
+    answer = await classify(client, sentences=MENTIONS, targets=[RUSSLAND])
+    entries = [s["stance"][0] for s in answer["documents"][0]["sentences"]]
+    assert [e["basis"] for e in entries] == ["mention", "mention", "mention", None, None]
+    for e in entries[3:]:
+        assert (e["mentioned"], e["mention"], e["label"], e["scores"]) == (False, None, None, None)
+    summary = answer["documents"][0]["summary"]["stance"][0]
+    assert (summary["target"], summary["basis"], summary["sentences"]) == ("Russland", "mention", 3)
+    assert sum(summary["counts"].values()) == 3
+    assert_summary(answer["documents"][0], tiny_model)
+
+
+async def test_unmentioned_score_gives_marked_tone_guesses_that_the_summary_ignores(
+    client: httpx.AsyncClient, tiny_model: TinyModel
+) -> None:
+    default = await classify(client, sentences=MENTIONS, targets=[RUSSLAND])
+    scored = await classify(client, sentences=MENTIONS, targets=[RUSSLAND], unmentioned="score")
+    entries = [s["stance"][0] for s in scored["documents"][0]["sentences"]]
+    assert [e["basis"] for e in entries] == ["mention", "mention", "mention", "tone", "tone"]
+    for e, sentence in zip(entries[3:], MENTIONS[3:], strict=True):
+        [guess] = tiny_model.model.predict("stance", [sentence], ["Russland"])
+        assert (e["mentioned"], e["label"]) == (False, guess.label)
+        assert e["scores"] == pytest.approx(guess.scores, abs=1e-12)
+    assert scored["documents"][0]["summary"] == default["documents"][0]["summary"]
+
+
+async def test_a_document_that_never_mentions_the_target_has_no_stance_toward_it(
+    client: httpx.AsyncClient, tiny_model: TinyModel
+) -> None:
+    answer = await classify(client, text="Die Ukraine feiert einen Erfolg.", targets=["Russland", "Ukraine"])
+    russland, ukraine = answer["documents"][0]["summary"]["stance"]
+    assert russland == {
+        "target": "Russland",
+        "basis": "mention",
+        "sentences": 0,
+        "counts": dict.fromkeys(tiny_model.labels("stance"), 0),
+        "label": None,
+        "mean_scores": None,
+    }
+    assert ukraine["sentences"] == 1 and ukraine["label"] in tiny_model.labels("stance")
+    assert sum(ukraine["mean_scores"].values()) == pytest.approx(1.0, abs=1e-5)
+
+
+async def test_question_targets_apply_to_every_sentence(client: httpx.AsyncClient, tiny_model: TinyModel) -> None:
+    question = "Soll Deutschland der Ukraine mehr Waffen liefern?"
+    answer = await classify(client, sentences=MENTIONS, targets=[question, "Ukraine"])
+    [doc] = answer["documents"]
+    assert_document(doc, None, tiny_model, [question, "Ukraine"])
+    assert all(s["stance"][0]["basis"] == "question" and s["stance"][0]["mention"] is None for s in doc["sentences"])
+    summary = doc["summary"]["stance"][0]
+    assert (summary["basis"], summary["sentences"]) == ("question", len(MENTIONS))
 
 
 async def test_stance_is_scored_toward_each_target(client: httpx.AsyncClient, tiny_model: TinyModel) -> None:
-    """Each entry's scores are the model's own prediction for that (sentence, target) pair."""
+    """Each entry's scores are the model's own prediction for that (sentence, target, mention) triple."""
     text, targets = "Russland kritisiert Nordkorea und die Regierung scharf.", ["Russland", "Regierung"]
     answer = await classify(client, sentences=[text], targets=targets)
     for target, entry in zip(targets, answer["documents"][0]["sentences"][0]["stance"], strict=True):
-        [expected] = tiny_model.model.predict("stance", [text], [target])
+        span = (entry["mention"]["start"], entry["mention"]["end"])
+        [expected] = tiny_model.model.predict("stance", [text], [target], [span])
         assert entry["label"] == expected.label
         assert entry["scores"] == pytest.approx(expected.scores, abs=1e-12)
     sentiment = answer["documents"][0]["sentences"][0]["sentiment"]
@@ -210,6 +320,8 @@ async def test_summary_keeps_its_shape_without_reporting_sentences(
     assert summary["sentiment"] == dict.fromkeys(tiny_model.labels("sentiment"), 0)
     assert [t["target"] for t in summary["stance"]] == ["Russland"]
     assert summary["stance"][0]["counts"] == dict.fromkeys(tiny_model.labels("stance"), 0)
+    assert (summary["stance"][0]["sentences"], summary["stance"][0]["label"]) == (0, None)
+    assert summary["stance"][0]["mean_scores"] is None
 
 
 # -- explanations ---------------------------------------------------------------------------------------------
@@ -251,10 +363,26 @@ async def test_explain_gives_exact_top_k_contributions(client: httpx.AsyncClient
 
 async def test_explain_on_every_decision_of_an_article(client: httpx.AsyncClient, tiny_model: TinyModel) -> None:
     answer = await classify(client, text=ARTICLE, targets=["Russland", "Nordkorea"], explain=2)
+    explained = 0
     for s in answer["documents"][0]["sentences"]:
         for decision in [s["sentiment"], *s["stance"]]:
+            if decision["label"] is None:  # no stance, nothing to explain
+                assert decision["explanation"] is None
+                continue
+            explained += 1
             assert len(decision["explanation"]) <= 2
             assert all(f["weight"] > 0 and f["feature"] and f["view"] for f in decision["explanation"])
+    assert explained > len(answer["documents"][0]["sentences"])  # the stance decisions too
+
+
+async def test_explanations_of_alias_mentions_read_around_the_alias(
+    client: httpx.AsyncClient, tiny_model: TinyModel
+) -> None:
+    text = "Der Kreml wies die Vorwürfe der Regierung scharf zurück."
+    answer = await classify(client, sentences=[text], targets=[RUSSLAND], explain=20)
+    [stance] = answer["documents"][0]["sentences"][0]["stance"]
+    context = {f["feature"] for f in stance["explanation"] if f["view"] == "context"}
+    assert context and all(word.startswith(("l_", "r_")) and "kreml" not in word for word in context)
 
 
 async def test_without_explain_there_is_no_explanation(client: httpx.AsyncClient) -> None:

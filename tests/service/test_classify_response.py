@@ -22,6 +22,8 @@ ARTICLE = (
 REQUESTS: list[dict[str, Any]] = [
     {"text": ARTICLE, "targets": ["Russland", "Regierung"]},
     {"text": ARTICLE, "explain": 3, "targets": ["Russland"]},
+    {"text": ARTICLE, "targets": [{"name": "Russland", "aliases": ["Kreml"]}, "Ukraine"], "unmentioned": "score"},
+    {"text": ARTICLE, "explain": 2, "targets": ["Soll die EU Russland sanktionieren?", "Nordkorea"]},
     {"sentences": ["Die Regierung hat die Warnungen monatelang ignoriert."]},
     {"documents": [{"id": "a1", "text": "Der Euro legte zu. Anleger zeigten sich erleichtert."}, {"text": "Gut."}]},
 ]

@@ -114,9 +114,29 @@ SCHEMA_ERRORS: dict[str, Any] = {
     "target as number": {"text": "Ein Satz.", "targets": [1]},
     "empty target": {"text": "Ein Satz.", "targets": ["  "]},
     "target too long": {"text": "Ein Satz.", "targets": ["x" * 301]},
-    "too many targets": {"text": "Ein Satz.", "targets": [f"Ziel {i}" for i in range(21)]},
     "repeated target": {"text": "Ein Satz.", "targets": ["Russland", "Nordkorea", "Russland"]},
     "repeated target after trimming": {"text": "Ein Satz.", "targets": ["Russland", " Russland "]},
+    "repeated target as object": {"text": "Ein Satz.", "targets": ["Russland", {"name": "Russland"}]},
+    "target object without name": {"text": "Ein Satz.", "targets": [{"aliases": ["Moskau"]}]},
+    "target object with unknown field": {"text": "Ein Satz.", "targets": [{"name": "Russland", "alias": ["Kreml"]}]},
+    "empty target name": {"text": "Ein Satz.", "targets": [{"name": " "}]},
+    "target name too long": {"text": "Ein Satz.", "targets": [{"name": "x" * 301}]},
+    "aliases as string": {"text": "Ein Satz.", "targets": [{"name": "Russland", "aliases": "Kreml"}]},
+    "alias as number": {"text": "Ein Satz.", "targets": [{"name": "Russland", "aliases": [7]}]},
+    "empty alias": {"text": "Ein Satz.", "targets": [{"name": "Russland", "aliases": ["Kreml", ""]}]},
+    "alias too long": {"text": "Ein Satz.", "targets": [{"name": "Russland", "aliases": ["x" * 101]}]},
+    "too many aliases": {
+        "text": "Ein Satz.",
+        "targets": [{"name": "Russland", "aliases": [f"A{i}" for i in range(21)]}],
+    },
+    "alias that is a question": {
+        "text": "Ein Satz.",
+        "targets": [{"name": "Russland", "aliases": ["Ist das Moskau?"]}],
+    },
+    "question with aliases": {"text": "Ein Satz.", "targets": [{"name": "Soll der Bund sparen?", "aliases": ["Bund"]}]},
+    "lone surrogate in alias": {"text": "Ein Satz.", "targets": [{"name": "Russland", "aliases": ["\ud83d"]}]},
+    "unmentioned unknown": {"text": "Ein Satz.", "targets": ["Russland"], "unmentioned": "guess"},
+    "unmentioned as bool": {"text": "Ein Satz.", "targets": ["Russland"], "unmentioned": True},
     "empty document id": {"documents": [{"id": "", "text": "Ein Satz."}]},
     "document id too long": {"documents": [{"id": "x" * 201, "text": "Ein Satz."}]},
     "text as number": {"text": 5},
@@ -174,6 +194,28 @@ async def test_explain_above_the_limit_is_422(limited_client: httpx.AsyncClient)
     error = assert_error(response, 422, "validation_error")
     assert error["details"] == {"explain": limit + 1, "limit": limit}
     assert "HALTUNG_MAX_EXPLAIN" in error["message"]
+
+
+async def test_targets_above_the_limit_are_422(limited_client: httpx.AsyncClient) -> None:
+    limit = LIMITS["max_targets"]
+    targets = [f"Ziel {i}" for i in range(limit)]
+    ok = await limited_client.post("/v1/classify", json={"text": "Ein Satz.", "targets": targets})
+    assert ok.status_code == 200, ok.text
+    response = await limited_client.post("/v1/classify", json={"text": "Ein Satz.", "targets": [*targets, "Mehr"]})
+    error = assert_error(response, 422, "validation_error")
+    assert error["details"] == {"count": limit + 1, "limit": limit}
+    assert "HALTUNG_MAX_TARGETS" in error["message"]
+
+
+async def test_target_errors_say_what_is_wrong(client: httpx.AsyncClient) -> None:
+    for targets, expected in (
+        ([{"name": "Soll der Bund sparen?", "aliases": ["Bund"]}], "cannot have aliases"),
+        (["A", {"name": "B"}, {"name": "A", "aliases": ["C"]}], "repeated: ['A']"),
+        ([{"name": "Russland", "aliases": ["Hat Moskau das gesagt?"]}], "not questions"),
+    ):
+        body = {"text": "Ein Satz.", "targets": targets}
+        error = assert_error(await client.post("/v1/classify", json=body), 422, "validation_error")
+        assert expected in " ".join(d["message"] for d in error["details"])
 
 
 # -- 413: too large -------------------------------------------------------------------------------------------

@@ -107,7 +107,7 @@ async def test_openapi_shows_the_reference_article_as_the_classify_example(clien
     examples = spec["paths"]["/v1/classify"]["post"]["requestBody"]["content"]["application/json"]["examples"]
     first = next(iter(examples.values()))  # the one Swagger UI shows first
     assert first["value"]["text"] == REFERENCE.read_text(encoding="utf-8")
-    assert "Russland" in first["value"]["targets"]
+    assert {"name": "Russland", "aliases": ["Moskau", "Kreml"]} in first["value"]["targets"]
 
 
 async def test_every_openapi_example_is_a_valid_request(client: httpx.AsyncClient) -> None:
