@@ -10,6 +10,7 @@ import pytest
 from training.behaviour import CAPABILITIES, CaseError, load_suite
 from training.behaviour.cases import parse_case, read_cases
 from training.behaviour.templates import generated_rows
+from training.data import read_examples
 
 
 def test_suite_has_at_least_400_cases_and_every_capability_is_covered() -> None:
@@ -85,3 +86,14 @@ def test_good_file_gets_ids_from_its_lines(tmp_path: Path) -> None:
     assert first.id == "mine-1" and second.id == "own"
     assert second.targets[0] is not None and second.targets[0].aliases == ("Kreml",)
     assert second.expect["stance"].labels == frozenset({None})
+
+
+def test_no_case_is_a_training_row_of_the_starter_corpus() -> None:
+    """A behaviour case the model was trained on would test memory, not behaviour."""
+
+    def norm(text: str) -> str:
+        return " ".join(text.lower().split()).rstrip(" .")
+
+    corpus = {norm(e.text) for e in read_examples(["starter"])}
+    leaked = sorted({t for c in load_suite() for t in c.texts if norm(t) in corpus})
+    assert not leaked, leaked[:10]
