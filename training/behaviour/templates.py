@@ -141,7 +141,7 @@ def target_swap() -> Iterator[Row]:
 # (target, genitive phrase, dative phrase): institutions and offices, inflected in the text.
 INFLECTED = [
     ("Kanzler", "des Kanzlers", "dem Kanzler"),
-    ("Bundestag", "des Bundestages", "dem Bundestag"),
+    ("Landrat", "des Landrats", "dem Landrat"),
     ("Ministerium", "des Ministeriums", "dem Ministerium"),
     ("Verein", "des Vereins", "dem Verein"),
     ("Konzern", "des Konzerns", "dem Konzern"),
@@ -260,7 +260,7 @@ NAME_FRAMES = [  # (frame, target or None, names)
 NUMBER_FRAMES = [  # (frame, target or None, values)
     ("Bei dem Unfall auf der A7 wurden {X} Menschen verletzt.", None, ["3", "14", "27", "112"]),
     ("Der Konzern steigerte seinen Gewinn im dritten Quartal um {X} Prozent.", None, ["4", "12", "23", "8,5"]),
-    ("Die Inflationsrate lag im März bei {X} Prozent.", None, ["2,1", "3,4", "5,9", "1,7"]),
+    ("Die Inflationsrate lag im März bei {X} Prozent.", None, ["2,1", "2,3", "2,4", "2,2"]),
     (
         "Am Sonntag kamen {X} Zuschauer ins Stadion und feierten den Aufstieg.",
         None,
