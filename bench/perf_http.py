@@ -3,7 +3,7 @@
     apt-get install -y wrk
     python3 -m venv /tmp/perf/mlserver-venv && /tmp/perf/mlserver-venv/bin/pip install mlserver mlserver-sklearn \
         scikit-learn==1.9.1 numpy==2.4.6 scipy==1.17.1 joblib==1.6.0 threadpoolctl==3.8.0 gersent==0.0.6 SoMaJo==2.5.0 \
-        "uvloop<0.22"   # MLServer 1.7.1 workers fail with uvloop 0.22+ ("no current event loop")
+        snowballstemmer==3.1.1 "uvloop<0.22"   # MLServer 1.7.1 workers fail with uvloop 0.22+ ("no current event loop")
     .venv/bin/pip install --target /tmp/perf/uvfast httptools uvloop   # optional: uvicorn's fast HTTP parser/loop
     .venv/bin/python bench/perf_http.py --mlserver-python /tmp/perf/mlserver-venv/bin/python \
         --uvicorn-extras /tmp/perf/uvfast

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -14,6 +15,7 @@ from training.data import DataError, read_examples, write_jsonl
 from training.evaluate import evaluate, format_report
 from training.fit import SearchSpace
 from training.retrain import add_parser as add_retrain_parser
+from training.stance import StanceResult, score_rows
 from training.train import train_and_save
 
 
@@ -66,12 +68,13 @@ def cmd_predict(args: argparse.Namespace) -> int:
     examples = read_examples(args.data, require_label=False)
     texts = [e.text for e in examples]
     rows = [e.to_json() for e in examples]
-    for head in model.heads:
-        targets = [e.target for e in examples] if head == "stance" else None
-        spans = [e.target_span for e in examples] if head == "stance" else None
-        for row, pred in zip(rows, model.predict(head, texts, targets, spans), strict=True):
-            row[f"predicted_{head}"] = pred.label
-            row[f"{head}_scores"] = pred.scores
+    if "sentiment" in model.heads:
+        for row, pred in zip(rows, model.predict("sentiment", texts), strict=True):
+            row["predicted_sentiment"], row["sentiment_scores"] = pred.label, pred.scores
+    if "stance" in model.heads:
+        targets, spans = [e.target for e in examples], [e.target_span for e in examples]
+        for row, result in zip(rows, score_rows(model, texts, targets, spans, args.unmentioned), strict=True):
+            row.update(_stance_columns(result))
     for row in rows:
         row["model_version"] = model.version
     if args.out == "-":
@@ -81,6 +84,18 @@ def cmd_predict(args: argparse.Namespace) -> int:
             write_jsonl(rows, out)
     print(f"scored {len(rows)} rows with model {model.version}", file=sys.stderr)
     return 0
+
+
+def _stance_columns(result: StanceResult | None) -> dict[str, object]:
+    """The same rules as the service: a stance only where the row's target is mentioned (or a question)."""
+    mention = result.mention if result else None
+    return {
+        "mentioned": bool(result and result.mentioned),
+        "mention": dataclasses.asdict(mention) if mention else None,
+        "predicted_stance": result.label if result else None,
+        "stance_scores": result.scores if result else None,
+        "stance_basis": result.basis if result else None,
+    }
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -136,6 +151,13 @@ def parser() -> argparse.ArgumentParser:
             c.add_argument("--report", help="also write the report as JSON to this file")
         else:
             c.add_argument("--out", required=True, help="output JSONL file, or - for stdout")
+            c.add_argument(
+                "--unmentioned",
+                choices=("null", "score"),
+                default="null",
+                help="rows whose target the text does not mention: no stance (null), or a tone-based guess "
+                "marked stance_basis 'tone' (score)",
+            )
         c.set_defaults(func=func)
     k = sub.add_parser("check", help="run the behaviour suite (CheckList style): pass rates per capability and head")
     k.add_argument("--model", default="current", help="bundle directory, version, or 'current'")

@@ -57,11 +57,11 @@ class Problem:
 class DataError(ValueError):
     """Raised with every problem found, so nothing is silently dropped."""
 
-    def __init__(self, problems: Sequence[Problem]) -> None:
+    def __init__(self, problems: Sequence[Problem], what: str = "labelled data") -> None:
         self.problems = list(problems)
         shown = "\n".join(f"  {p}" for p in self.problems[:50])
         more = f"\n  ... and {len(self.problems) - 50} more" if len(self.problems) > 50 else ""
-        super().__init__(f"{len(self.problems)} problem(s) in the labelled data:\n{shown}{more}")
+        super().__init__(f"{len(self.problems)} problem(s) in the {what}:\n{shown}{more}")
 
 
 def validate_record(record: Any, *, require_label: bool = True) -> tuple[Example | None, list[str]]:
@@ -171,7 +171,7 @@ def read_examples(paths: Iterable[str | Path], *, require_label: bool = True) ->
             if rows == 0:
                 problems.append(Problem(str(file), None, "empty file: no rows"))
     if problems:
-        raise DataError(problems)
+        raise DataError(problems, "labelled data" if require_label else "input data")
     return examples
 
 

@@ -11,12 +11,17 @@ Rules written here, and why:
   "Pole") shares; the name itself is still found by the inflection pattern in `training.targets`.
 - Forms in `DERIVED` written in capitals ("US", "UK") are matched exactly and case-sensitively, as whole
   word pieces ("US-Regierung" → "US"): stemming or lower-casing would make "us" in an English quote a mention.
+- A word that only shares the name's own stem counts if it is capitalised (a demonym: "Ukrainer",
+  "Europäer") or an -isch adjective ("ukrainischen"): the stemmer also maps verbs to their noun's stem
+  ("wirtschaften" → "Wirtschaft"), and those are not mentions. Forms listed in `DERIVED` count in any case.
 - Words are whole word pieces, so "Weißrussland"/"weißrussische" (Belarus) never match Russland, and
   "lateinamerikanisch" never matches USA; a hyphen splits pieces ("russisch-ukrainische" has both).
 """
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from functools import lru_cache
 
 import snowballstemmer
@@ -62,6 +67,7 @@ DERIVED: dict[str, tuple[str, ...]] = {
 }
 
 _STEMMER = snowballstemmer.stemmer("german")
+_ADJECTIVE = re.compile(r"isch(?:e[mnrs]?)?$")
 
 
 @lru_cache(maxsize=65536)
@@ -70,20 +76,34 @@ def stem(word: str) -> str:
     return _STEMMER.stemWord(word.lower())
 
 
+@dataclass(frozen=True, slots=True)
+class DerivedForms:
+    listed: frozenset[str]  # stems of the forms in DERIVED
+    exact: frozenset[str]  # capitalised forms in DERIVED, matched as written ("US")
+    own: str | None  # the name's own stem, for demonyms and -isch adjectives the stemmer relates to it
+
+
 @lru_cache(maxsize=4096)
-def derived_forms(name: str) -> tuple[frozenset[str], frozenset[str]]:
-    """(stems, exact words) that mark a derived mention of `name`; both empty for names of several words
-    not in `DERIVED`, which are institutions or descriptions rather than places."""
+def derived_forms(name: str) -> DerivedForms:
+    """What marks a derived mention of `name`. Names of several words get only their listed forms: they are
+    institutions or descriptions rather than places."""
     key = " ".join(name.lower().split())
     base = DERIVED.get(key, ())
-    exact = frozenset(f for f in base if f.isupper())
-    stems = {stem(f) for f in base if not f.isupper()}
-    if " " not in key and not name.isupper():
-        stems.add(stem(key))  # Ukrainer, ukrainischen -> "ukrain" = stem("Ukraine")
-    return frozenset(s for s in stems if len(s) >= MIN_STEM), exact
+    listed = frozenset(s for f in base if not f.isupper() and len(s := stem(f)) >= MIN_STEM)
+    own = stem(key) if " " not in key and not name.isupper() else None
+    return DerivedForms(
+        listed, frozenset(f for f in base if f.isupper()), own if own and len(own) >= MIN_STEM else None
+    )
 
 
 def is_derived(word: str, name: str) -> bool:
     """Whether the word piece `word` is an adjective or demonym of `name` (or the name inflected)."""
-    stems, exact = derived_forms(name)
-    return word in exact or (bool(stems) and stem(word) in stems)
+    forms = derived_forms(name)
+    if word in forms.exact:
+        return True
+    if not forms.listed and forms.own is None:
+        return False
+    stemmed = stem(word)
+    if stemmed in forms.listed:
+        return True
+    return stemmed == forms.own and (word[:1].isupper() or _ADJECTIVE.search(word.lower()) is not None)

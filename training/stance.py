@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from training.model import HaltungModel
+from training.model import HaltungModel, Spans
 from training.targets import Mention, Target, locate
 
 Unmentioned = Literal["null", "score"]
@@ -34,22 +34,59 @@ def score_stance(
     sentences: Sequence[str],
     targets: Sequence[Target],
     unmentioned: Unmentioned = "null",
+    spans: Spans = None,
 ) -> list[list[StanceResult]]:
-    """Stance of every sentence toward every target, ``[sentence][target]``; one model batch per target."""
+    """Stance of every sentence toward every target, ``[sentence][target]``; one model batch per target.
+
+    `spans` are known mentions per sentence (a data set's ``target_span``), used instead of searching.
+    """
     if unmentioned not in ("null", "score"):
         raise ValueError(f"unmentioned must be 'null' or 'score', not {unmentioned!r}")
-    columns = [_score_target(model, sentences, target, unmentioned) for target in targets]
+    if spans is not None and len(spans) != len(sentences):
+        raise ValueError(f"{len(sentences)} sentences but {len(spans)} spans")
+    columns = [_score_target(model, sentences, target, unmentioned, spans) for target in targets]
     return [[column[i] for column in columns] for i in range(len(sentences))]
 
 
+def score_rows(
+    model: HaltungModel,
+    texts: Sequence[str],
+    targets: Sequence[str | None],
+    spans: Spans = None,
+    unmentioned: Unmentioned = "null",
+) -> list[StanceResult | None]:
+    """One stance per row toward that row's own target (data files: ``text``, ``target``, ``target_span``);
+    None for rows without a target. Rows are grouped by target, so each target is one model batch."""
+    groups: dict[str, list[int]] = {}
+    for i, target in enumerate(targets):
+        if target and target.strip():
+            groups.setdefault(target.strip(), []).append(i)
+    out: list[StanceResult | None] = [None] * len(texts)
+    for target, rows in groups.items():
+        known = [spans[i] for i in rows] if spans is not None else None
+        results = score_stance(model, [texts[i] for i in rows], [Target(target)], unmentioned, known)
+        for i, [result] in zip(rows, results, strict=True):
+            out[i] = result
+    return out
+
+
+def _known(sentence: str, span: tuple[int, int]) -> Mention:
+    """A mention given with the data; it marks the target's name (GerNTSA's ``target_span``)."""
+    start, end = span
+    return Mention(start, end, sentence[start:end], "name")
+
+
 def _score_target(
-    model: HaltungModel, sentences: Sequence[str], target: Target, unmentioned: Unmentioned
+    model: HaltungModel, sentences: Sequence[str], target: Target, unmentioned: Unmentioned, spans: Spans
 ) -> list[StanceResult]:
     question = target.is_question
-    mentions = [None if question else locate(s, target) for s in sentences]
+    mentions = [
+        None if question else _known(s, spans[i]) if spans and spans[i] else locate(s, target)
+        for i, s in enumerate(sentences)
+    ]
     scored = [i for i, m in enumerate(mentions) if question or m is not None or unmentioned == "score"]
-    spans = [(m.start, m.end) if (m := mentions[i]) else None for i in scored]
-    predictions = model.predict("stance", [sentences[i] for i in scored], [target.name] * len(scored), spans)
+    found = [(m.start, m.end) if (m := mentions[i]) else None for i in scored]
+    predictions = model.predict("stance", [sentences[i] for i in scored], [target.name] * len(scored), found)
     by_index = dict(zip(scored, predictions, strict=True))
     out = []
     for i, mention in enumerate(mentions):
@@ -68,3 +105,9 @@ def _score_target(
             )
         )
     return out
+
+
+def _known(sentence: str, span: tuple[int, int]) -> Mention:
+    """A mention given with the data; it marks the target's name (GerNTSA's ``target_span``)."""
+    start, end = span
+    return Mention(start, end, sentence[start:end], "name")

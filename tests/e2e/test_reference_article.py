@@ -88,12 +88,21 @@ def test_boilerplate_flags(sentences: list[dict[str, Any]]) -> None:
 def test_labels_and_scores_for_every_sentence(answer: dict[str, Any], sentences: list[dict[str, Any]]) -> None:
     assert answer["model_version"]
     for s in sentences:
-        for decision in (s["sentiment"], *s["stance"]):
-            assert decision["label"] in decision["scores"]
-            assert sum(decision["scores"].values()) == pytest.approx(1.0, abs=1e-9)
+        assert s["sentiment"]["label"] in s["sentiment"]["scores"]
+        assert sum(s["sentiment"]["scores"].values()) == pytest.approx(1.0, abs=1e-9)
         [stance] = s["stance"]
         assert stance["target"] == "Russland"
-        assert stance["mentioned"] is ("Russland" in s["text"])
+        assert stance["mentioned"] is ("Russland" in s["text"] or "russische" in s["text"])
+        if not stance["mentioned"]:  # no stance toward a target the sentence does not mention
+            assert (stance["mention"], stance["basis"], stance["label"], stance["scores"]) == (None, None, None, None)
+            continue
+        mention = stance["mention"]
+        assert s["text"][mention["start"] : mention["end"]] == mention["text"]
+        assert stance["basis"] == "mention"
+        assert stance["label"] in stance["scores"]
+        assert sum(stance["scores"].values()) == pytest.approx(1.0, abs=1e-9)
+    vias = {s["stance"][0]["mention"]["via"] for s in sentences if s["stance"][0]["mentioned"]}
+    assert vias == {"name", "derived"}  # "Russland", "Russlands"; "russische Armee"
 
 
 def test_summary(answer: dict[str, Any], sentences: list[dict[str, Any]]) -> None:
@@ -102,9 +111,12 @@ def test_summary(answer: dict[str, Any], sentences: list[dict[str, Any]]) -> Non
     assert summary["sentences"] == reporting
     assert sum(summary["sentiment"].values()) == reporting
     [russland] = summary["stance"]
-    assert russland["target"] == "Russland"
-    assert sum(russland["counts"].values()) == reporting
+    mentioning = [s for s in sentences if not s["boilerplate"] and s["stance"][0]["mentioned"]]
+    assert 0 < len(mentioning) < reporting
+    assert (russland["target"], russland["basis"], russland["sentences"]) == ("Russland", "mention", len(mentioning))
+    assert sum(russland["counts"].values()) == len(mentioning)
     assert sum(russland["mean_scores"].values()) == pytest.approx(1.0, abs=1e-4)
+    assert russland["label"] == max(russland["mean_scores"], key=russland["mean_scores"].get)
 
 
 def test_served_model_is_the_answering_model(server: ServerProcess, answer: dict[str, Any]) -> None:

@@ -137,10 +137,60 @@ def test_predict_adds_labels_and_probabilities(trained: Trained) -> None:
     labels = {"sentiment": ["negative", "neutral", "positive"], "stance": ["against", "favor", "neutral"]}
     for row in predicted:
         assert row["model_version"] == trained.newer
-        for head, allowed in labels.items():
-            assert list(row[f"{head}_scores"]) == allowed
-            assert sum(row[f"{head}_scores"].values()) == pytest.approx(1.0)
-            assert row[f"predicted_{head}"] == max(row[f"{head}_scores"], key=row[f"{head}_scores"].get)
+        assert_head(row, "sentiment", labels["sentiment"])
+    # A stance where the target is mentioned (p1) or asked about (the question); none without a target (p2).
+    assert [(r["mentioned"], r["stance_basis"]) for r in predicted] == [
+        (True, "mention"),
+        (False, None),
+        (False, "question"),
+    ]
+    assert predicted[0]["mention"] == {"start": 4, "end": 13, "text": "Regierung", "via": "name"}
+    assert [r["mention"] for r in predicted[1:]] == [None, None]
+    for row in (predicted[0], predicted[2]):
+        assert_head(row, "stance", labels["stance"])
+    assert (predicted[1]["predicted_stance"], predicted[1]["stance_scores"]) == (None, None)
+
+
+def assert_head(row: dict, head: str, allowed: list[str]) -> None:
+    assert list(row[f"{head}_scores"]) == allowed
+    assert sum(row[f"{head}_scores"].values()) == pytest.approx(1.0)
+    assert row[f"predicted_{head}"] == max(row[f"{head}_scores"], key=row[f"{head}_scores"].get)
+
+
+def test_predict_gives_no_stance_toward_unmentioned_targets_unless_asked(
+    trained: Trained, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = [
+        {"text": "Frankreich hat der Ukraine Hilfe zugesagt.", "target": "Russland"},
+        {"text": "Die russische Armee rückt vor.", "target": "Russland"},
+        {"text": "Das sagte der Minister in Berlin.", "target": "Regierung", "target_span": [4, 9]},
+    ]
+    data = write(tmp_path / "data.jsonl", rows)
+    answers = {}
+    for option in ("null", "score"):
+        argv = ["predict", "--models-dir", str(trained.models), "--data", str(data), "--out", "-"]
+        assert main([*argv, "--unmentioned", option]) == 0
+        answers[option] = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    default, scored = answers["null"], answers["score"]
+    assert [(r["mentioned"], r["predicted_stance"]) for r in default[:1]] == [(False, None)]
+    assert default[1]["mention"] == {"start": 4, "end": 13, "text": "russische", "via": "derived"}
+    assert default[2]["mention"] == {"start": 4, "end": 9, "text": "sagte", "via": "name"}  # target_span wins
+    assert [r["stance_basis"] for r in default] == [None, "mention", "mention"]
+    assert [r["stance_basis"] for r in scored] == ["tone", "mention", "mention"]
+    assert scored[0]["predicted_stance"] in scored[0]["stance_scores"]
+    assert default[1:] == scored[1:]
+
+
+def test_predict_errors_speak_of_input_not_labelled_data(
+    trained: Trained, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = write(tmp_path / "data.jsonl", [{"text": "Ein Satz."}, {"txt": "kein Text"}])
+    out = tmp_path / "out.jsonl"
+    assert main(["predict", "--models-dir", str(trained.models), "--data", str(data), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: 1 problem(s) in the input data:")
+    assert "labelled" not in err
+    assert not out.exists()
 
 
 def test_activate_rolls_back_and_versions_marks_current(trained: Trained, tmp_path: Path) -> None:

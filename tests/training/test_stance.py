@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from training.stance import score_stance
-from training.targets import Target
+from training.stance import score_rows, score_stance
+from training.targets import Mention, Target
 
 from .conftest import SavedModel
 
@@ -85,3 +85,20 @@ def test_nothing_to_score(saved_model: SavedModel) -> None:
 def test_unknown_unmentioned_option_is_refused(saved_model: SavedModel) -> None:
     with pytest.raises(ValueError, match="unmentioned"):
         score_stance(saved_model.model, SENTENCES, [RUSSLAND], unmentioned="guess")  # type: ignore[arg-type]
+
+
+def test_score_rows_uses_each_rows_own_target_and_known_spans(saved_model: SavedModel) -> None:
+    texts = [SENTENCES[0], SENTENCES[3], "Die Sonne scheint.", SENTENCES[1]]
+    targets = ["Russland", "Russland", None, "Ukraine"]
+    spans = [None, (4, 13), None, None]
+    results = score_rows(saved_model.model, texts, targets, spans)
+    assert results[2] is None
+    assert [(r.target, r.basis) for r in results if r] == [("Russland", "mention")] * 2 + [("Ukraine", "mention")]
+    assert results[1].mention == Mention(4, 13, "russische", "name")  # a known span is taken as given
+    together = score_stance(saved_model.model, [texts[0]], [RUSSLAND])[0][0]
+    assert results[0].label == together.label
+
+
+def test_spans_must_match_the_sentences(saved_model: SavedModel) -> None:
+    with pytest.raises(ValueError, match="spans"):
+        score_stance(saved_model.model, SENTENCES, [RUSSLAND], spans=[None])

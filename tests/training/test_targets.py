@@ -1,5 +1,6 @@
 import pytest
 
+from training.demonyms import is_derived
 from training.targets import Target, context_window, find_mention, is_question, locate
 
 
@@ -102,3 +103,20 @@ def test_find_mention_is_locate_without_aliases() -> None:
     assert find_mention(text, "Russland") == (4, 13)
     assert find_mention(text, "  Russland ") == (4, 13)
     assert find_mention("Der Kreml schweigt.", "Russland") is None
+
+
+@pytest.mark.parametrize(
+    ("word", "name", "expected"),
+    [
+        ("Ukrainer", "Ukraine", True),  # the stemmer relates demonym and name ...
+        ("ukrainischen", "Ukraine", True),  # ... and the -isch adjective
+        ("wirtschaften", "Wirtschaft", False),  # ... but a verb on the noun's stem is no mention
+        ("russischen", "Russland", True),  # from the table: no stemmer derives russisch from Russland
+        ("Russin", "Russland", True),
+        ("US", "Vereinigte Staaten", True),
+        ("us", "USA", False),  # capitalised table forms match exactly
+        ("weißrussische", "Russland", False),
+    ],
+)
+def test_is_derived(word: str, name: str, expected: bool) -> None:
+    assert is_derived(word, name) is expected
