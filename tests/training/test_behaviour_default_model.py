@@ -5,7 +5,9 @@ with the same seed never flakes. When the starter corpus or the features change,
 FLOORS (the one place):
 
     python -m training train --data starter --dev-fraction 0.2 --out /tmp/default-models
-    python -m training check --model current --models-dir /tmp/default-models
+    python -m training check --model current --models-dir /tmp/default-models --report check.json
+    python -c "import json; print({(r['capability'], r['head']): int(100 * r['pass_rate'] - 4) / 100
+               for r in json.load(open('check.json'))['results']})"   # rate less 4 points, rounded down
 
 The issue's goal is 90% on every capability; the README's check table says where the model stands.
 """
@@ -25,7 +27,7 @@ FLOORS: dict[tuple[str, str], float] = {
     ("negation", "stance"): 0.46,  # 50.7%
     ("negation", "sentiment"): 0.49,  # 53.1%
     ("contrast", "stance"): 0.26,  # 29.8%
-    ("contrast", "sentiment"): 0.66,  # 77.8% of only 9 cases: one case is 11 points
+    ("contrast", "sentiment"): 0.72,  # 76.2%
     ("target_swap", "stance"): 0.46,  # 50.0%
     ("unmentioned", "stance"): 0.94,  # 98.0%
     ("alias_derived", "stance"): 0.91,  # 95.2%
