@@ -32,15 +32,16 @@ class Answers:
     """The model's answers for every (text, target) the cases need, computed in a few batches."""
 
     def __init__(self, model: HaltungModel, cases: Sequence[Case]) -> None:
-        by_target: dict[CaseTarget, list[str]] = {}
+        by_target: dict[CaseTarget, list[str]] = {}  # stance cases always name a target (parse_case checks)
         sentiment_texts: list[str] = []
         for case in cases:
             if "stance" in case.expect:
                 for text, target in zip(case.texts, case.targets, strict=True):
-                    by_target.setdefault(target, []).append(text)  # type: ignore[arg-type]
+                    if target is not None:
+                        by_target.setdefault(target, []).append(text)
             if "sentiment" in case.expect:
                 sentiment_texts.extend(case.texts)
-        self.stance: dict[tuple[str, CaseTarget], StanceResult] = {}
+        self.stance: dict[tuple[str, CaseTarget | None], StanceResult] = {}
         for target, texts in by_target.items():
             unique = list(dict.fromkeys(texts))
             rows = score_stance(model, unique, [Target(target.name, target.aliases)])
@@ -54,7 +55,7 @@ class Answers:
         if head == "sentiment":
             label, scores = self.sentiment[text]
             return {"label": label, "scores": scores}
-        result = self.stance[(text, target)]  # type: ignore[index]
+        result = self.stance[(text, target)]
         mention = asdict(result.mention) if result.mention else None
         return {"label": result.label, "scores": result.scores, "mention": mention}
 
