@@ -52,15 +52,13 @@ def abridged(answer: dict[str, Any]) -> str:
     [doc] = answer["documents"]
     lines = ["{", f'  "model_version": "{answer["model_version"]}",', '  "documents": [{"id": null, "sentences": [']
     for s in doc["sentences"]:
-        stance = [
-            {**e, "scores": _rounded(e["scores"])} | {"explanation": None}
-            for e in s["stance"]
-            if e["mentioned"]
-        ]
+        stance = [{**e, "scores": _rounded(e["scores"])} | {"explanation": None} for e in s["stance"] if e["mentioned"]]
         if not stance:
             continue
         sentence = {
             "index": s["index"],
+            "start": s["start"],
+            "end": s["end"],
             "text": _short(s["text"]),
             "boilerplate": s["boilerplate"],
             "sentiment": {"label": s["sentiment"]["label"], "scores": _rounded(s["sentiment"]["scores"])},
@@ -70,8 +68,10 @@ def abridged(answer: dict[str, Any]) -> str:
     lines.append("    // … sentences that mention no target: every stance entry has label null")
     summary = doc["summary"]
     stance_summary = [{**t, "mean_scores": _rounded(t["mean_scores"])} for t in summary["stance"]]
-    lines.append(f'  ], "summary": {{"sentences": {summary["sentences"]}, ')
-    lines.append(f'    "sentiment": {json.dumps(summary["sentiment"])}, "stance": [')
+    lines.append(
+        f'  ], "summary": {{"sentences": {summary["sentences"]}, "sentiment": {json.dumps(summary["sentiment"])},'
+    )
+    lines.append('    "stance": [')
     lines += ["      " + json.dumps(t, ensure_ascii=False) + "," for t in stance_summary]
     lines[-1] = lines[-1].rstrip(",")
     lines.append("  ]} (sentiment mean scores abridged)}]")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -154,3 +157,22 @@ def test_request_text_is_never_logged(server: ServerProcess, answer: dict[str, A
     leaked = [s["text"] for s in answer["documents"][0]["sentences"] if s["text"][:30] in stderr]
     assert leaked == []
     assert "webnews@metro.co.uk" not in stderr
+
+
+def test_reference_answer_script_prints_mentions_and_summary(tiny_models_dir: Path) -> None:
+    """scripts/reference_answer.py (the README's answer) runs on a models directory and shows only mentions."""
+    script = ARTICLE_PATH.parents[1] / "scripts" / "reference_answer.py"
+    result = subprocess.run(
+        [sys.executable, str(script), "--models-dir", str(tiny_models_dir)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    entries = [json.loads(line.strip().rstrip(",")) for line in lines if line.startswith('    {"index"')]
+    assert entries and all(e["stance"] and all(t["mentioned"] for t in e["stance"]) for e in entries)
+    summary = [json.loads(line.strip().rstrip(",")) for line in lines if line.startswith('      {"target"')]
+    assert [t["target"] for t in summary] == ["Russland", "Nordkorea", "Ukraine", "Putin"]
+    assert all(t["sentences"] == sum(t["counts"].values()) > 0 for t in summary)
