@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -97,3 +98,29 @@ def test_no_case_is_a_training_row_of_the_starter_corpus() -> None:
     corpus = {norm(e.text) for e in read_examples(["starter"])}
     leaked = sorted({t for c in load_suite() for t in c.texts if norm(t) in corpus})
     assert not leaked, leaked[:10]
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"\w+", text.lower())
+
+
+def test_directional_pairs_change_only_what_they_test() -> None:
+    """Negation adds a negator; an intensifier is inserted and nothing else changes."""
+    negators = {"nicht", "kein", "keine", "keinen", "keiner", "nie", "niemand"}
+    for case in load_suite():
+        if case.kind != "dir":
+            continue
+        base, variant = (_words(t) for t in case.texts)
+        added = set(variant) - set(base)
+        if case.capability == "negation":
+            assert added & negators, case.id
+        elif case.capability == "intensifiers":
+            assert added and set(base) <= set(variant) and len(variant) - len(base) == len(added), case.id
+
+
+def test_invariance_variants_differ_in_a_few_words_only() -> None:
+    for case in load_suite():
+        if case.kind == "inv":
+            first = _words(case.texts[0])
+            for other in map(_words, case.texts[1:]):
+                assert len(set(first) ^ set(other)) <= 4 and abs(len(first) - len(other)) <= 2, case.id
