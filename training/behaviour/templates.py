@@ -295,6 +295,17 @@ PUNCTUATION_BASES = [  # quoted sentences get three quote styles; others lose an
 ]
 
 
+# The same sentence about different countries: the stance toward the one named must not depend on which it is.
+TARGET_NAMES = ["Russland", "China", "Frankreich", "Polen", "Nordkorea", "Israel"]
+TARGET_NAME_FRAMES = [
+    "{T} ist ein verlässlicher Partner.",
+    "{T} hat seine Zusagen gebrochen.",
+    "Die Delegation aus {T} traf am Montag in Genf ein.",
+    "{T} hat in der Krise vorbildlich geholfen.",
+    "Die Bundesregierung kritisiert {T} scharf.",
+]
+
+
 def _heads(target: str | None) -> tuple[str, ...]:
     return ("stance", "sentiment") if target else ("sentiment",)
 
@@ -320,6 +331,9 @@ def irrelevant_changes() -> Iterator[Row]:
         yield inv(cap, [frame.format(P=p) for p in CITIES], target, _heads(target), note="places")
     for text, target in PUNCTUATION_BASES:
         yield inv(cap, _punctuation_variants(text), target, _heads(target), note="punctuation")
+    for frame in TARGET_NAME_FRAMES:
+        texts = [frame.format(T=t) for t in TARGET_NAMES]
+        yield {**inv(cap, texts, None, ("stance", "sentiment"), note="target names"), "targets": TARGET_NAMES}
     for a, b in SWAP_PAIRS:
         texts = [f"{a} dankt {b} für die schnelle Hilfe{end}" for end in (".", "", " .")]
         yield inv(cap, texts, b, ("stance", "sentiment"), note="punctuation")
