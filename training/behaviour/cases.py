@@ -10,6 +10,14 @@ Three kinds of test, as in CheckList:
   (by at least `DIR_MARGIN`) or must `not_down` (may fall by at most `DIR_MARGIN`).
 
 A case tests one or more heads ("stance", "sentiment"); results are counted per capability and head.
+One JSON object per case (handwritten.jsonl; templates.py builds the same objects):
+
+    {"id": "h-negation-01", "capability": "negation", "kind": "mft", "text": "...",
+     "target": "Regierung" | {"name": "Russland", "aliases": ["Kreml"]} | null,
+     "expect": {"stance": "against" | ["neutral", null] | {"label": [...], "via": "alias", "mention": "Kreml"},
+                "sentiment": "negative"}}
+    {"kind": "inv", "texts": ["...", "..."], "targets": [...one per text, optional...], "expect": {"stance": "same"}}
+    {"kind": "dir", "texts": [base, variant], "expect": {"sentiment": {"label": "positive", "change": "down"}}}
 """
 
 from __future__ import annotations
