@@ -6,8 +6,10 @@ FLOORS (the one place):
 
     python -m training train --data starter --dev-fraction 0.2 --out /tmp/default-models
     python -m training check --model current --models-dir /tmp/default-models --report check.json
-    python -c "import json; print({(r['capability'], r['head']): int(100 * r['pass_rate'] - 4) / 100
+    python -c "import json; print({(r['capability'], r['head']): int(round(100 * r['pass_rate'] - 4, 6)) / 100
                for r in json.load(open('check.json'))['results']})"   # rate less 4 points, rounded down
+
+(When a floor is missed, the failure message also prints the FLOORS lines of that run.)
 
 The issue's goal is 90% on every capability; the README's check table says where the model stands.
 """
@@ -21,6 +23,7 @@ import pytest
 from training.check import check_model, format_table
 from training.train import train_and_save
 
+SLACK = 0.04  # below the measured rate: room for the jitter of a retrain, never for a real regression
 # (capability, head): lowest acceptable pass rate. Measured on model 20261128T083647Z-7b375911 (starter
 # corpus of 2,007 rows, seed 0), rates in the comments.
 FLOORS: dict[tuple[str, str], float] = {
@@ -60,4 +63,11 @@ def test_default_model_meets_the_floor_of_every_capability(default_report: dict[
         for r in default_report["results"]
         if r["pass_rate"] < FLOORS.get((r["capability"], r["head"]), 1.0)
     ]
-    assert not below, "\n".join(below) + "\n" + format_table(default_report, failures=3)
+    table = format_table(default_report, failures=3)
+    assert not below, "\n".join([*below, table, "FLOORS from this run:", *map(_floor_line, default_report["results"])])
+
+
+def _floor_line(row: dict[str, Any]) -> str:
+    """A FLOORS entry for a measured row: the rate less SLACK, rounded down to a whole point."""
+    floor = int(round(100 * row["pass_rate"] - 100 * SLACK, 6)) / 100
+    return f'    ("{row["capability"]}", "{row["head"]}"): {floor},  # {100 * row["pass_rate"]:.1f}%'
