@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from training.bundle import BundleError, bundle_dir, current_version, list_versions, load_bundle, set_current
+from training.check import check_model, format_table
 from training.data import DataError, read_examples, write_jsonl
 from training.evaluate import evaluate, format_report
 from training.fit import SearchSpace
@@ -111,8 +112,6 @@ def _stance_columns(result: StanceResult | None) -> dict[str, object]:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from training.check import check_model, format_table
-
     report = check_model(_load(args.model, args.models_dir))
     print(f"behaviour suite: {report['cases']} cases, model {report['model']}")
     print(format_table(report, failures=args.failures))
