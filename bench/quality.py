@@ -7,6 +7,7 @@ SentiWS lexicon (ablation), and the plain baseline (word 1-2-gram + char_wb 2-5-
 sources' train splits together, scored per source. Deltas carry paired-bootstrap 95% intervals.
 
     python bench/quality.py [--sources gerntsa,omp] [--jobs 2] [--out bench/RESULTS.md] [--no-ablation]
+    python bench/quality.py --starter [...]   # the starter model on every dev set (bench/quality_starter.py)
 
 Tables go to stdout and replace the "Quality" section of --out; raw figures go to bench/out/quality.json.
 """
@@ -279,11 +280,11 @@ def tables(results: dict[str, Any], combined: dict[str, Any] | None) -> str:
     return "\n".join(out) + "\n"
 
 
-def write_section(path: Path, body: str) -> None:
-    """Replace (or append) the Quality section of `path`, keeping every other section intact."""
+def write_section(path: Path, body: str, heading: str = SECTION) -> None:
+    """Replace (or append) the section `heading` of `path`, keeping every other section intact."""
     text = path.read_text(encoding="utf-8") if path.exists() else "# Haltung benchmarks\n"
     lines = text.rstrip("\n").splitlines()
-    start = next((i for i, line in enumerate(lines) if line.strip() == SECTION), None)
+    start = next((i for i, line in enumerate(lines) if line.strip() == heading), None)
     if start is None:
         lines += ["", *body.rstrip("\n").splitlines()]
     else:
@@ -296,6 +297,10 @@ def write_section(path: Path, body: str) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if "--starter" in (sys.argv[1:] if argv is None else argv):
+        import quality_starter  # the starter-model section: its own options
+
+        return quality_starter.main(argv)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sources", default=",".join(SOURCES), help="comma-separated (default: all seven)")
     parser.add_argument("--data-dir", type=Path, default=DATA_DIR, help=f"default: {DATA_DIR}")
