@@ -2,7 +2,8 @@
 
 Input rows are ``(text, target)`` pairs, so both heads share one calling convention. The sentiment
 head reads the text only; the stance head adds the words around the target's mention, or the target
-itself when it is a question the text does not name.
+itself when it is a question the text does not name. With negation scope on, the word and lexicon
+views read the text with negated words marked (``kein NEG_verlässlicher``); char n-grams the raw text.
 """
 
 from __future__ import annotations
@@ -15,23 +16,27 @@ from sklearn.compose import ColumnTransformer
 from sklearn.linear_model import LogisticRegression
 
 from training.fastvec import FastPipeline, FastPolarityFeatures, FastTfidfVectorizer
+from training.negation import mark_negation
 from training.targets import context_window, find_mention, is_question
 
 Row = tuple[str, str | None] | tuple[str, str | None, tuple[int, int] | None]
-TEXT, CONTEXT, TARGET = 0, 1, 2
+TEXT, CONTEXT, TARGET, WORDS = 0, 1, 2, 3
 
 
 class TargetViews(BaseEstimator, TransformerMixin):
-    """Turn ``(text, target[, span])`` rows into columns: text, target context, target question."""
+    """Turn ``(text, target[, span])`` rows into columns: text, target context, target question, and the
+    text for word features (negation scope marked when `negation`; bundles from before read TEXT)."""
 
-    def __init__(self, window: int = 4) -> None:
+    def __init__(self, window: int = 4, negation: bool = False) -> None:
         self.window = window
+        self.negation = negation
 
     def fit(self, X: Sequence[Row], y: object = None) -> TargetViews:
         return self
 
     def transform(self, X: Sequence[Row]) -> np.ndarray:
-        out = np.empty((len(X), 3), dtype=object)
+        negation = getattr(self, "negation", False)
+        out = np.empty((len(X), 4), dtype=object)
         for i, row in enumerate(X):
             text, target = row[0], row[1]
             span = row[2] if len(row) > 2 else None
@@ -42,12 +47,15 @@ class TargetViews(BaseEstimator, TransformerMixin):
                 else:
                     span = span or find_mention(text, target)
                     context = context_window(text, span, self.window) if span else ""
-            out[i] = (text, context, question)
+            if negation:
+                out[i] = (text, mark_negation(context), question, mark_negation(text))
+            else:
+                out[i] = (text, context, question, text)
         return out
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
         # Needed by Pipeline.get_feature_names_out, which HaltungModel.explain uses to name features.
-        return np.array(["text", "context", "target"], dtype=object)
+        return np.array(["text", "context", "target", "words"], dtype=object)
 
 
 # The Fast* classes are exact, faster twins of TfidfVectorizer, PolarityFeatures and Pipeline (training/fastvec.py).
@@ -60,11 +68,24 @@ def _char_tfidf() -> FastTfidfVectorizer:
 
 
 def build_pipeline(
-    columns: Sequence[int], *, C: float = 1.0, window: int = 4, lexicon: bool = True, seed: int = 0
+    columns: Sequence[int],
+    *,
+    C: float = 1.0,
+    window: int = 4,
+    lexicon: bool = True,
+    seed: int = 0,
+    negation: bool = False,
+    negated: str = "flip",
+    counts: bool = True,
 ) -> FastPipeline:
-    """TF-IDF views (word 1-2-grams and char_wb 2-5-grams of the text, plus target views) + LR."""
+    """TF-IDF views (word 1-2-grams and char_wb 2-5-grams of the text, plus target views) + LR.
+
+    `negation` marks negation scope for the word and lexicon views; `negated` and `counts` configure
+    the lexicon features (see `PolarityFeatures`).
+    """
+    words = WORDS if negation else TEXT
     transformers: list[tuple[str, TransformerMixin, int]] = [
-        ("word", _word_tfidf(), TEXT),
+        ("word", _word_tfidf(), words),
         ("char", _char_tfidf(), TEXT),
     ]
     if CONTEXT in columns:
@@ -72,14 +93,15 @@ def build_pipeline(
     if TARGET in columns:
         transformers.append(("target", _word_tfidf(), TARGET))
     if lexicon:
+        mode = negated if negation else None
         transformers += [
-            (f"lexicon_{name}", FastPolarityFeatures(), col)
-            for name, col in (("text", TEXT), ("context", CONTEXT))
-            if col in columns
+            (f"lexicon_{name}", FastPolarityFeatures(negated=mode, counts=counts), col)
+            for name, col in (("text", words), ("context", CONTEXT))
+            if col == words or col in columns
         ]
     return FastPipeline(
         [
-            ("views", TargetViews(window=window)),
+            ("views", TargetViews(window=window, negation=negation)),
             ("tfidf", ColumnTransformer(transformers, sparse_threshold=1.0)),
             ("clf", LogisticRegression(C=C, class_weight="balanced", max_iter=2000, random_state=seed)),
         ]

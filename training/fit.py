@@ -26,6 +26,10 @@ class SearchSpace:
     window: tuple[int, ...] = (3, 6)
     lexicon: tuple[bool, ...] = (True,)  # SentiWS per-token rates: help on 4 of 7 dev sets (bench/RESULTS.md)
     folds: int = 5
+    # Fixed choices (not searched; measured by ablation in bench/quality_starter.py, see bench/RESULTS.md):
+    negation: bool = True  # mark negation scope in the word and lexicon views
+    negated: str = "flip"  # lexicon words in a negation's scope count with the opposite polarity
+    counts: bool = True  # lexicon word counts beside the weights
     # Above this many rows the search runs on a stratified sample (the final fit uses every row),
     # so the search costs the same for 50k or 1M rows and training time grows with the final fit only.
     max_search_rows: int = 20_000
@@ -75,8 +79,14 @@ def _fit_model(
         best = _search(rows, y, head, seed, space, progress, n_jobs)
         columns = used_columns(rows, head)
         chosen = {"C": best["C"], "window": int(best["window"]), "lexicon": bool(best["lexicon"])}
-        heads[head] = build_pipeline(columns, seed=seed, **chosen).fit(rows, y)
-        params[head] = {**best, "columns": columns, "n": len(rows), "labels": dict(sorted(counts.items()))}
+        heads[head] = build_pipeline(columns, seed=seed, **chosen, **_fixed(space)).fit(rows, y)
+        params[head] = {
+            **best,
+            **_fixed(space),
+            "columns": columns,
+            "n": len(rows),
+            "labels": dict(sorted(counts.items())),
+        }
         progress(f"{head}: fitted with C={best['C']}, window={best['window']}, lexicon={best['lexicon']}")
     if not heads:
         raise ValueError("no row carries a stance or sentiment label: nothing to train")
@@ -98,7 +108,7 @@ def _search(
     cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     best: dict[str, float | int] = {"cv_macro_f1": -1.0}
     for window, lexicon in itertools.product(windows, space.lexicon):
-        pipeline = build_pipeline(columns, window=window, lexicon=lexicon, seed=seed)
+        pipeline = build_pipeline(columns, window=window, lexicon=lexicon, seed=seed, **_fixed(space))
         # Vectorise once per window and search C on the classifier alone: the IDF weights then
         # see all folds, a small optimism shared by every candidate, for a five-fold speed-up.
         features = pipeline[:-1].fit_transform(rows, y)
@@ -109,3 +119,7 @@ def _search(
             if score > best["cv_macro_f1"]:
                 best = {"C": C, "window": window, "lexicon": lexicon, "cv_macro_f1": round(float(score), 4)}
     return best
+
+
+def _fixed(space: SearchSpace) -> dict[str, bool | str]:
+    return {"negation": space.negation, "negated": space.negated, "counts": space.counts}
