@@ -100,7 +100,7 @@ def _head(
 
 
 def _feature(c: Contribution) -> dict[str, Any]:
-    return {"feature": c.feature, "view": c.view, "weight": round(c.weight, 6)}
+    return {"feature": c.feature, "view": c.view, "weight": round(c.weight, 6), "words": list(c.words)}
 
 
 def summarise(

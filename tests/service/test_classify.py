@@ -255,6 +255,8 @@ async def test_explain_on_every_decision_of_an_article(client: httpx.AsyncClient
         for decision in [s["sentiment"], *s["stance"]]:
             assert len(decision["explanation"]) <= 2
             assert all(f["weight"] > 0 and f["feature"] and f["view"] for f in decision["explanation"])
+            # each feature names the words of this sentence it came from (n-gram, char n-gram's word, lexicon words)
+            assert all(f["words"] and all(w in s["text"] for w in f["words"]) for f in decision["explanation"])
 
 
 async def test_without_explain_there_is_no_explanation(client: httpx.AsyncClient) -> None:
