@@ -53,3 +53,36 @@ def expected_calibration_error(
 ) -> float:
     """ECE with `bins` equal-width confidence bins (15, as in Guo et al. 2017)."""
     return reliability(proba, labels, y_true, bins).ece
+
+
+def _logits(decision: np.ndarray) -> np.ndarray:
+    """Decision values as per-class logits (a binary LR's single column becomes [0, d]: sigmoid = softmax)."""
+    decision = np.asarray(decision, dtype=float)
+    return np.column_stack([np.zeros(len(decision)), decision]) if decision.ndim == 1 else decision
+
+
+def fit_temperature(decision: np.ndarray, y: Sequence[int]) -> float:
+    """The temperature T minimising the log-loss of softmax(decision / T) (Guo et al. 2017).
+
+    One scalar: dividing every logit by it changes no predicted label, and the model stays a plain
+    logistic regression (coefficients and intercept divided by T), so explanations stay exact and the
+    fast scoring path unchanged.
+    """
+    from scipy.optimize import minimize_scalar
+    from scipy.special import log_softmax
+
+    logits = _logits(decision)
+    rows = np.arange(len(logits))
+    y = np.asarray(y)
+
+    def loss(log_t: float) -> float:
+        return float(-log_softmax(logits / np.exp(log_t), axis=1)[rows, y].mean())
+
+    best = minimize_scalar(loss, bounds=(np.log(0.05), np.log(20.0)), method="bounded")
+    return float(np.exp(best.x))
+
+
+def apply_temperature(clf: object, temperature: float) -> None:
+    """Divide a fitted linear classifier's coefficients and intercept by `temperature` (new arrays)."""
+    clf.coef_ = clf.coef_ / temperature  # type: ignore[attr-defined]
+    clf.intercept_ = clf.intercept_ / temperature  # type: ignore[attr-defined]

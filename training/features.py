@@ -27,15 +27,16 @@ class TargetViews(BaseEstimator, TransformerMixin):
     """Turn ``(text, target[, span])`` rows into columns: text, target context, target question, and the
     text for word features (negation scope marked when `negation`; bundles from before read TEXT)."""
 
-    def __init__(self, window: int = 4, negation: bool = False) -> None:
+    def __init__(self, window: int = 4, negation: bool = False, shifters: bool = False) -> None:
         self.window = window
         self.negation = negation
+        self.shifters = shifters
 
     def fit(self, X: Sequence[Row], y: object = None) -> TargetViews:
         return self
 
     def transform(self, X: Sequence[Row]) -> np.ndarray:
-        negation = getattr(self, "negation", False)
+        negation, shifters = getattr(self, "negation", False), getattr(self, "shifters", False)
         out = np.empty((len(X), 4), dtype=object)
         for i, row in enumerate(X):
             text, target = row[0], row[1]
@@ -48,7 +49,7 @@ class TargetViews(BaseEstimator, TransformerMixin):
                     span = span or find_mention(text, target)
                     context = context_window(text, span, self.window) if span else ""
             if negation:
-                out[i] = (text, mark_negation(context), question, mark_negation(text))
+                out[i] = (text, mark_negation(context, shifters), question, mark_negation(text, shifters))
             else:
                 out[i] = (text, context, question, text)
         return out
@@ -77,11 +78,13 @@ def build_pipeline(
     negation: bool = False,
     negated: str = "flip",
     counts: bool = True,
+    shifters: bool = False,
 ) -> FastPipeline:
     """TF-IDF views (word 1-2-grams and char_wb 2-5-grams of the text, plus target views) + LR.
 
-    `negation` marks negation scope for the word and lexicon views; `negated` and `counts` configure
-    the lexicon features (see `PolarityFeatures`).
+    `negation` marks negation scope for the word and lexicon views (`shifters`: also the clauses of
+    decrease words, see `training.negation`); `negated` and `counts` configure the lexicon features
+    (see `PolarityFeatures`).
     """
     words = WORDS if negation else TEXT
     transformers: list[tuple[str, TransformerMixin, int]] = [
@@ -101,7 +104,7 @@ def build_pipeline(
         ]
     return FastPipeline(
         [
-            ("views", TargetViews(window=window, negation=negation)),
+            ("views", TargetViews(window=window, negation=negation, shifters=shifters)),
             ("tfidf", ColumnTransformer(transformers, sparse_threshold=1.0)),
             ("clf", LogisticRegression(C=C, class_weight="balanced", max_iter=2000, random_state=seed)),
         ]

@@ -8,9 +8,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sklearn.base import clone
-from sklearn.model_selection import StratifiedKFold, cross_val_score, train_test_split
+from sklearn.model_selection import StratifiedKFold, cross_val_predict, cross_val_score, train_test_split
 from threadpoolctl import threadpool_limits
 
+from training.calibration import apply_temperature, fit_temperature
 from training.data import HEADS, Example
 from training.features import CONTEXT, Row, build_pipeline, used_columns
 from training.model import HaltungModel
@@ -30,6 +31,8 @@ class SearchSpace:
     negation: bool = True  # mark negation scope in the word and lexicon views
     negated: str = "flip"  # lexicon words in a negation's scope count with the opposite polarity
     counts: bool = True  # lexicon word counts beside the weights
+    shifters: bool = False  # decrease words ("gesunken") shift the polarity of their clause like a negation
+    calibrate: bool = True  # temperature scaling fitted on out-of-fold decision values
     # Above this many rows the search runs on a stratified sample (the final fit uses every row),
     # so the search costs the same for 50k or 1M rows and training time grows with the final fit only.
     max_search_rows: int = 20_000
@@ -80,6 +83,8 @@ def _fit_model(
         columns = used_columns(rows, head)
         chosen = {"C": best["C"], "window": int(best["window"]), "lexicon": bool(best["lexicon"])}
         heads[head] = build_pipeline(columns, seed=seed, **chosen, **_fixed(space)).fit(rows, y)
+        if best.get("temperature", 1.0) != 1.0:
+            apply_temperature(heads[head][-1], float(best["temperature"]))
         params[head] = {
             **best,
             **_fixed(space),
@@ -118,8 +123,16 @@ def _search(
             progress(f"{head}: window={window} lexicon={lexicon} C={C}: cv macro-F1 {score:.3f}")
             if score > best["cv_macro_f1"]:
                 best = {"C": C, "window": window, "lexicon": lexicon, "cv_macro_f1": round(float(score), 4)}
+                best_features = features
+    if space.calibrate:
+        clf = clone(pipeline[-1]).set_params(C=best["C"])
+        decision = cross_val_predict(clf, best_features, y, cv=cv, method="decision_function", n_jobs=n_jobs)
+        classes = sorted(set(y))
+        best["temperature"] = round(fit_temperature(decision, [classes.index(v) for v in y]), 4)
+        progress(f"{head}: calibrated on out-of-fold decisions: temperature {best['temperature']}")
     return best
 
 
 def _fixed(space: SearchSpace) -> dict[str, bool | str]:
-    return {"negation": space.negation, "negated": space.negated, "counts": space.counts}
+    """The fixed (not searched) choices of the space, as `build_pipeline` keywords."""
+    return {"negation": space.negation, "negated": space.negated, "counts": space.counts, "shifters": space.shifters}

@@ -24,6 +24,17 @@ CUES = frozenset(
         "ohne", "weder", "kaum",
     }
 )  # fmt: skip
+# Polarity shifters of decrease: "Die Inflation ist gesunken" is good news, "Die Gewinne sind gesunken"
+# bad news; their scope is their whole clause (the thing that decreases may stand before or after them).
+SHIFTERS = frozenset(
+    {
+        "gesunken", "sinkt", "sinken", "sank", "gefallen", "fällt", "fiel", "zurückgegangen", "zurückgeht",
+        "rückgang", "verringert", "verringern", "reduziert", "reduzieren", "gesenkt", "senkt", "senken", "senkung",
+        "gedämpft", "nachgelassen", "schrumpft", "geschrumpft", "abgebaut", "abbau", "gebremst", "bremst",
+        "gestoppt", "stoppt", "verhindert", "verhindern", "eingedämmt", "gelindert", "lindert", "halbiert",
+        "weniger",
+    }
+)  # fmt: skip
 # Words that open a new clause (or turn it): the scope of a negation ends before them.
 BOUNDARY_WORDS = frozenset(
     {"aber", "sondern", "doch", "jedoch", "während", "weil", "dass", "obwohl", "denn", "wenn", "sowie", "trotzdem"}
@@ -35,14 +46,18 @@ _TOKEN = re.compile(r"\w+")
 _SIDE = re.compile(r"^[LR]_")
 # A loose pre-check (also matches e.g. "niedrig"): texts without any of these are returned unchanged.
 _MAYBE = re.compile(r"(?i)(?:nicht|nie|nirgend|kein|ohne|weder|kaum)")
+_MAYBE_SHIFT = re.compile(
+    r"(?i)(?:sunken|sink|sank|fallen|fällt|fiel|zurück|rückgang|verringer|reduzier|senk|dämpf|nachgelassen|"
+    r"schrumpf|abbau|abgebaut|brems|stopp|verhinder|eingedämmt|linder|halbiert|weniger)"
+)
 
 
 def _bare(token: str) -> str:
     return _SIDE.sub("", token).lower()
 
 
-def negated_tokens(text: str) -> list[tuple[int, bool]]:
-    """Start offset of every ``\\w+`` token and whether it lies in a negation's scope."""
+def negated_tokens(text: str, shifters: bool = False) -> list[tuple[int, bool]]:
+    """Start offset of every ``\\w+`` token and whether it lies in a negation's (or a shifter's) scope."""
     matches = list(_TOKEN.finditer(text))
     words = [_bare(m.group()) for m in matches]
     # clause index of every token: a new clause starts after boundary punctuation or at a boundary word
@@ -53,25 +68,29 @@ def negated_tokens(text: str) -> list[tuple[int, bool]]:
             clause += 1
         clauses.append(clause)
     scoped = [False] * len(matches)
+    cues = CUES | SHIFTERS if shifters else CUES
     for k, word in enumerate(words):
-        if word not in CUES:
+        if word not in cues:
             continue
         if k + 1 < len(words) and (word, words[k + 1]) in NOT_NEGATING:
             continue
-        after = [j for j in range(k + 1, len(words)) if clauses[j] == clauses[k]]
-        if not after:  # clause-final negation: it governs what came before it in the clause
-            after = [j for j in range(k - 1, -1, -1) if clauses[j] == clauses[k]]
+        clause_words = [j for j in range(len(words)) if clauses[j] == clauses[k] and j != k]
+        after = [j for j in clause_words if j > k]
+        if (word in SHIFTERS and word not in CUES) or not after:
+            # a shifter governs its whole clause; a clause-final negation what came before it
+            after = clause_words if word in SHIFTERS else [j for j in clause_words if j < k]
         for j in after:
-            if words[j] not in CUES:
+            if words[j] not in cues:
                 scoped[j] = True
     return [(m.start(), s) for m, s in zip(matches, scoped, strict=True)]
 
 
-def mark_negation(text: str) -> str:
-    """`text` with ``NEG_`` before every word in a negation's scope (unchanged when there is none)."""
-    if not text or not _MAYBE.search(text):
+def mark_negation(text: str, shifters: bool = False) -> str:
+    """`text` with ``NEG_`` before every word in a negation's scope (unchanged when there is none);
+    with `shifters` also in the clause of a decrease word ("Die NEG_Inflation NEG_ist gesunken")."""
+    if not text or not (_MAYBE.search(text) or (shifters and _MAYBE_SHIFT.search(text))):
         return text
-    starts = [start for start, scoped in negated_tokens(text) if scoped]
+    starts = [start for start, scoped in negated_tokens(text, shifters) if scoped]
     if not starts:
         return text
     parts, last = [], 0

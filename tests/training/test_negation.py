@@ -52,3 +52,10 @@ def test_bundles_from_before_read_no_marks() -> None:
     assert np.array_equal(
         legacy.fit([]).transform(["NEG_Erfolg"]).toarray(), legacy.transform(["Unsinnwort"]).toarray()
     )
+
+
+def test_decrease_words_shift_their_whole_clause_when_asked() -> None:
+    text = "Die Inflation ist gesunken, Verbraucher atmen auf."
+    assert mark_negation(text) == text
+    assert mark_negation(text, shifters=True) == "NEG_Die NEG_Inflation NEG_ist gesunken, Verbraucher atmen auf."
+    assert mark_negation("Rückgang der Arbeitslosigkeit", shifters=True) == "Rückgang NEG_der NEG_Arbeitslosigkeit"
