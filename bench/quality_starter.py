@@ -24,7 +24,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from quality import DATA_DIR, REPO, SEED, baseline_pipeline, code_version, machine, paired_delta, write_section
+from scipy.special import softmax
 from threadpoolctl import threadpool_limits
 
 from training.calibration import expected_calibration_error
@@ -90,6 +92,11 @@ def score_variant(model: HaltungModel, head: str, rows: list[Any], y: list[str])
     labels = model.labels(head)
     predicted = [labels[i] for i in proba.argmax(axis=1)]
     result = {**scores(y, predicted), "ece": round(expected_calibration_error(proba, labels, y), 4)}
+    temperature = float(model.params.get(head, {}).get("temperature", 1.0))
+    if temperature != 1.0:  # softmax(T · log p) undoes the temperature exactly: the ECE before calibration
+        raw = softmax(temperature * np.log(np.clip(proba, 1e-300, None)), axis=1)
+        result["ece_uncalibrated"] = round(expected_calibration_error(raw, labels, y), 4)
+        result["temperature"] = temperature
     return result, predicted
 
 
@@ -132,7 +139,7 @@ def run(extra: Sequence[Path], ablations: Sequence[tuple[str, dict[str, Any]]], 
 
 def table(results: dict[str, Any], ablations: Sequence[str]) -> str:
     out = [
-        "| head | dev set | n | baseline (same rows) | starter model | Δ [95% CI] | goal | ECE |"
+        "| head | dev set | n | baseline (same rows) | starter model | Δ [95% CI] | goal | ECE (uncalibrated) |"
         + "".join(f" {a} | Δ vs default |" for a in ablations),
         "|---|---|---:|---:|---:|---|---|---:|" + "---:|---|" * len(ablations),
     ]
@@ -143,7 +150,9 @@ def table(results: dict[str, Any], ablations: Sequence[str]) -> str:
         line = (
             f"| {r['head']} | {r['source']} | {r['n']} | {r['baseline']['macro_f1']:.3f}"
             f" | {r['default']['macro_f1']:.3f}"
-            f" | {d['delta']:+.3f} [{d['ci_low']:+.3f}, {d['ci_high']:+.3f}] | {met} | {r['default']['ece']:.3f} |"
+            f" | {d['delta']:+.3f} [{d['ci_low']:+.3f}, {d['ci_high']:+.3f}] | {met} | {r['default']['ece']:.3f}"
+            + (f" ({r['default']['ece_uncalibrated']:.3f})" if "ece_uncalibrated" in r["default"] else "")
+            + " |"
         )
         for a in ablations:
             v = r[a]["vs_default"]
