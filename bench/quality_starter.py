@@ -93,11 +93,12 @@ def score_variant(model: HaltungModel, head: str, rows: list[Any], y: list[str])
     predicted = [labels[i] for i in proba.argmax(axis=1)]
     result = {**scores(y, predicted), "ece": round(expected_calibration_error(proba, labels, y), 4)}
     temperature = float(model.params.get(head, {}).get("temperature", 1.0))
+    raw = proba
     if temperature != 1.0:  # softmax(T · log p) undoes the temperature exactly: the ECE before calibration
         raw = softmax(temperature * np.log(np.clip(proba, 1e-300, None)), axis=1)
         result["ece_uncalibrated"] = round(expected_calibration_error(raw, labels, y), 4)
         result["temperature"] = temperature
-    return result, predicted
+    return result, predicted, proba, raw
 
 
 def run(extra: Sequence[Path], ablations: Sequence[tuple[str, dict[str, Any]]], data_dir: Path, log: Any) -> dict:
@@ -118,6 +119,7 @@ def run(extra: Sequence[Path], ablations: Sequence[tuple[str, dict[str, Any]]], 
         with threadpool_limits(limits=1):
             baselines[head] = baseline_pipeline().fit([r[0] for r in rows], y)
     results: dict[str, Any] = {"n_corpus": len(examples), "n_train": len(train), "seconds": seconds, "rows": []}
+    probas: dict[str, list[tuple[str, np.ndarray, np.ndarray, list[str]]]] = {}
     for head, source in [*DEV_SETS, (None, "starter-dev")]:
         for h in [head] if head else list(variants["default"].heads):
             rows, y = head_rows(held, h) if head is None else dev_rows(h, source, data_dir)
@@ -125,7 +127,9 @@ def run(extra: Sequence[Path], ablations: Sequence[tuple[str, dict[str, Any]]], 
             entry: dict[str, Any] = {"head": h, "source": source, "n": len(y), "baseline": scores(y, base_pred)}
             preds = {}
             for name, model in variants.items():
-                entry[name], preds[name] = score_variant(model, h, rows, y)
+                entry[name], preds[name], proba, raw = score_variant(model, h, rows, y)
+                if name == "default":
+                    probas.setdefault(h, []).append((source, proba, raw, y))
             entry["vs_baseline"] = paired_delta(y, preds["default"], base_pred)
             for name, _ in ablations:
                 entry[name]["vs_default"] = paired_delta(y, preds[name], preds["default"])
@@ -134,7 +138,20 @@ def run(extra: Sequence[Path], ablations: Sequence[tuple[str, dict[str, Any]]], 
                 f"{h}/{source}: baseline {entry['baseline']['macro_f1']:.3f} "
                 + " ".join(f"{n} {entry[n]['macro_f1']:.3f} (ECE {entry[n]['ece']:.3f})" for n in variants)
             )
+    results["curves"] = {h: _curves(parts, variants["default"].labels(h)) for h, parts in probas.items()}
     return results
+
+
+def _curves(parts: list[tuple[str, np.ndarray, np.ndarray, list[str]]], labels: list[str]) -> list[Any]:
+    """Reliability-diagram curves of one head: shared dev sets pooled (calibrated, uncalibrated), starter dev."""
+    shared = [p for p in parts if p[0] != "starter-dev"]
+    gold = [g for p in shared for g in p[3]]
+    curves = [
+        ("shared dev sets, calibrated", np.vstack([p[1] for p in shared]), labels, gold),
+        ("shared dev sets, uncalibrated", np.vstack([p[2] for p in shared]), labels, gold),
+    ]
+    curves += [("starter dev slice, calibrated", p[1], labels, p[3]) for p in parts if p[0] == "starter-dev"]
+    return curves
 
 
 def table(results: dict[str, Any], ablations: Sequence[str]) -> str:
@@ -170,6 +187,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "RESULTS.md")
     parser.add_argument("--json", type=Path, default=REPO / "bench" / "out" / "quality_starter.json")
     parser.add_argument("--no-write", dest="write", action="store_false", help="print only; leave --out alone")
+    parser.add_argument("--diagram", type=Path, help="draw the reliability diagram (PNG) of the default variant")
     args = parser.parse_args(argv)
     began, load_before, code = time.perf_counter(), round(os.getloadavg()[0], 1), code_version()
 
@@ -177,6 +195,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"[{time.perf_counter() - began:7.1f}s] {message}", file=sys.stderr, flush=True)
 
     results = run(args.extra, args.ablate, args.data_dir, log)
+    curves = results.pop("curves")
+    if args.diagram:
+        from reliability import draw
+
+        draw(curves, args.diagram, f"Starter model on the shared dev sets ({code}); {shlex.join(sys.orig_argv[1:])}")
+        log(f"drew {args.diagram}")
     names = [name for name, _ in args.ablate]
     body = table(results, names)
     print(body)
