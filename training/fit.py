@@ -6,7 +6,10 @@ import itertools
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
+import numpy as np
+from scipy import sparse
 from sklearn.base import clone
 from sklearn.model_selection import StratifiedKFold, cross_val_predict, cross_val_score, train_test_split
 from threadpoolctl import threadpool_limits
@@ -32,6 +35,8 @@ class SearchSpace:
     negated: str = "flip"  # lexicon words in a negation's scope count with the opposite polarity
     counts: bool = True  # lexicon word counts beside the weights
     shifters: bool = False  # decrease words ("gesunken") shift the polarity of their clause like a negation
+    nb_weighting: bool = False  # scale features by NB log-count ratios while fitting (Wang & Manning 2012)
+    source_weights: bool = False  # every source (Example.source) gets the same total sample weight
     calibrate: bool = True  # temperature scaling fitted on out-of-fold decision values
     # Above this many rows the search runs on a stratified sample (the final fit uses every row),
     # so the search costs the same for 50k or 1M rows and training time grows with the final fit only.
@@ -75,14 +80,19 @@ def _fit_model(
         rows, y = head_rows(examples, head)
         if not rows:
             continue
+        weights = _source_weights(examples, head) if space.source_weights else None
         counts = Counter(y)
         if len(counts) < 2:
             raise ValueError(f"head {head!r} needs at least two labels, got only {sorted(counts)}")
         progress(f"{head}: {len(rows)} rows, labels {dict(sorted(counts.items()))}")
-        best = _search(rows, y, head, seed, space, progress, n_jobs)
+        best = _search(rows, y, weights, head, seed, space, progress, n_jobs)
         columns = used_columns(rows, head)
         chosen = {"C": best["C"], "window": int(best["window"]), "lexicon": bool(best["lexicon"])}
-        heads[head] = build_pipeline(columns, seed=seed, **chosen, **_fixed(space)).fit(rows, y)
+        heads[head] = build_pipeline(columns, seed=seed, **chosen, **_fixed(space))
+        if space.nb_weighting or weights is not None:
+            _fit_weighted(heads[head], rows, y, weights, space.nb_weighting)
+        else:
+            heads[head].fit(rows, y)
         if best.get("temperature", 1.0) != 1.0:
             apply_temperature(heads[head][-1], float(best["temperature"]))
         params[head] = {
@@ -99,12 +109,24 @@ def _fit_model(
 
 
 def _search(
-    rows: list[Row], y: list[str], head: str, seed: int, space: SearchSpace, progress: Progress, n_jobs: int
+    rows: list[Row],
+    y: list[str],
+    weights: np.ndarray | None,
+    head: str,
+    seed: int,
+    space: SearchSpace,
+    progress: Progress,
+    n_jobs: int,
 ) -> dict[str, float | int]:
     columns = used_columns(rows, head)
     windows = space.window if CONTEXT in columns else space.window[:1]
     if len(rows) > space.max_search_rows:
-        rows, _, y, _ = train_test_split(rows, y, train_size=space.max_search_rows, stratify=y, random_state=seed)
+        if weights is not None:
+            rows, _, y, _, weights, _ = train_test_split(
+                rows, y, weights, train_size=space.max_search_rows, stratify=y, random_state=seed
+            )
+        else:
+            rows, _, y, _ = train_test_split(rows, y, train_size=space.max_search_rows, stratify=y, random_state=seed)
         progress(f"{head}: searching hyper-parameters on a stratified sample of {len(rows)} rows")
     folds = min(space.folds, min(Counter(y).values()))
     if folds < 2:
@@ -117,16 +139,23 @@ def _search(
         # Vectorise once per window and search C on the classifier alone: the IDF weights then
         # see all folds, a small optimism shared by every candidate, for a five-fold speed-up.
         features = pipeline[:-1].fit_transform(rows, y)
+        if space.nb_weighting:
+            features = features @ sparse.diags(nb_ratios(features, y))
+        fit_params = {"sample_weight": weights} if weights is not None else None
         for C in space.C:
             clf = clone(pipeline[-1]).set_params(C=C)
-            score = cross_val_score(clf, features, y, cv=cv, scoring="f1_macro", n_jobs=n_jobs).mean()
+            score = cross_val_score(
+                clf, features, y, cv=cv, scoring="f1_macro", n_jobs=n_jobs, params=fit_params
+            ).mean()
             progress(f"{head}: window={window} lexicon={lexicon} C={C}: cv macro-F1 {score:.3f}")
             if score > best["cv_macro_f1"]:
                 best = {"C": C, "window": window, "lexicon": lexicon, "cv_macro_f1": round(float(score), 4)}
                 best_features = features
     if space.calibrate:
         clf = clone(pipeline[-1]).set_params(C=best["C"])
-        decision = cross_val_predict(clf, best_features, y, cv=cv, method="decision_function", n_jobs=n_jobs)
+        decision = cross_val_predict(
+            clf, best_features, y, cv=cv, method="decision_function", n_jobs=n_jobs, params=fit_params
+        )
         classes = sorted(set(y))
         best["temperature"] = round(fit_temperature(decision, [classes.index(v) for v in y]), 4)
         progress(f"{head}: calibrated on out-of-fold decisions: temperature {best['temperature']}")
@@ -136,3 +165,37 @@ def _search(
 def _fixed(space: SearchSpace) -> dict[str, bool | str]:
     """The fixed (not searched) choices of the space, as `build_pipeline` keywords."""
     return {"negation": space.negation, "negated": space.negated, "counts": space.counts, "shifters": space.shifters}
+
+
+def nb_ratios(features: sparse.spmatrix, y: Sequence[str], alpha: float = 1.0) -> np.ndarray:
+    """Per feature, the largest one-vs-rest NB log-count ratio |log(p/|p|) - log(q/|q|)| over the classes.
+
+    One class-independent scale per feature, so the fitted model stays a single plain LR: fitting on
+    X·diag(r) and multiplying the coefficients by r gives the same decision on X.
+    """
+    labels = np.asarray(y)
+    X = sparse.csr_matrix(features)
+    r = np.zeros(X.shape[1])
+    for label in np.unique(labels):
+        p = np.asarray(X[labels == label].sum(axis=0)).ravel() + alpha
+        q = np.asarray(X[labels != label].sum(axis=0)).ravel() + alpha
+        r = np.maximum(r, np.abs(np.log(p / p.sum()) - np.log(q / q.sum())))
+    return r
+
+
+def _fit_weighted(pipeline: Any, rows: list[Row], y: list[str], weights: np.ndarray | None, nb_weighting: bool) -> None:
+    """Fit the views, then the classifier with sample weights and/or NB-scaled features (folded back)."""
+    features = pipeline[:-1].fit_transform(rows, y)
+    scale = nb_ratios(features, y) if nb_weighting else None
+    if scale is not None:
+        features = features @ sparse.diags(scale)
+    clf = pipeline[-1].fit(features, y, sample_weight=weights)
+    if scale is not None:
+        clf.coef_ = clf.coef_ * scale
+
+
+def _source_weights(examples: Sequence[Example], head: str) -> np.ndarray:
+    """Sample weights that give every source the same total weight (mean weight 1)."""
+    sources = [e.source or "unknown" for e in examples if e.label(head) is not None]
+    counts = Counter(sources)
+    return np.array([len(sources) / (len(counts) * counts[s]) for s in sources])
