@@ -101,7 +101,13 @@ def score_variant(model: HaltungModel, head: str, rows: list[Any], y: list[str])
     return result, predicted, proba, raw
 
 
-def run(extra: Sequence[Path], ablations: Sequence[tuple[str, dict[str, Any]]], data_dir: Path, log: Any) -> dict:
+def run(
+    extra: Sequence[Path],
+    ablations: Sequence[tuple[str, dict[str, Any]]],
+    data_dir: Path,
+    log: Any,
+    save: Path | None = None,
+) -> dict:
     examples = corpus(extra)
     train, held = split_holdout(examples, 0.2, SEED)
     log(f"corpus: {len(examples)} rows ({len(extra)} extra files); training on {len(train)}, starter dev {len(held)}")
@@ -113,6 +119,9 @@ def run(extra: Sequence[Path], ablations: Sequence[tuple[str, dict[str, Any]]], 
         variants[name] = fit_model(train, seed=SEED, space=space, progress=lambda m, n=name: log(f"{n}: {m}"))
         seconds[name] = round(time.perf_counter() - start, 1)
         log(f"{name}: trained in {seconds[name]}s")
+    if save:
+        version = variants["default"].save(save, {"data": {"train": ["starter", *map(str, extra)], "seed": SEED}})
+        log(f"saved the default variant as {save / version}")
     baselines = {}
     for head in variants["default"].heads:
         rows, y = head_rows(train, head)
@@ -187,6 +196,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "RESULTS.md")
     parser.add_argument("--json", type=Path, default=REPO / "bench" / "out" / "quality_starter.json")
     parser.add_argument("--no-write", dest="write", action="store_false", help="print only; leave --out alone")
+    parser.add_argument("--save", type=Path, help="save the default variant as a bundle in this models directory")
     parser.add_argument("--diagram", type=Path, help="draw the reliability diagram (PNG) of the default variant")
     args = parser.parse_args(argv)
     began, load_before, code = time.perf_counter(), round(os.getloadavg()[0], 1), code_version()
@@ -194,7 +204,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     def log(message: str) -> None:
         print(f"[{time.perf_counter() - began:7.1f}s] {message}", file=sys.stderr, flush=True)
 
-    results = run(args.extra, args.ablate, args.data_dir, log)
+    results = run(args.extra, args.ablate, args.data_dir, log, args.save)
     curves = results.pop("curves")
     if args.diagram:
         from reliability import draw

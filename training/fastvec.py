@@ -348,12 +348,13 @@ class FastPolarityFeatures(PolarityFeatures):
             cue = np.where(negated, 0.0, cue)
             weights = np.where(negated, 0.0, weights)
         pos, neg = weights > 0, weights < 0
+        strong = np.abs(weights) >= getattr(self, "count_min", 0.0)
         out = np.column_stack(
             [
                 np.bincount(doc_of[pos], weights[pos], minlength=n),
                 np.bincount(doc_of[neg], -weights[neg], minlength=n),
-                np.bincount(doc_of[pos], minlength=n),
-                np.bincount(doc_of[neg], minlength=n),
+                np.bincount(doc_of[pos & strong], minlength=n),
+                np.bincount(doc_of[neg & strong], minlength=n),
                 np.bincount(doc_of, cue, minlength=n),
                 *(columns or [np.zeros(n), np.zeros(n)]),
             ]

@@ -79,11 +79,12 @@ def build_pipeline(
     negated: str = "flip",
     counts: bool = True,
     shifters: bool = False,
+    count_min: float = 0.0,
 ) -> FastPipeline:
     """TF-IDF views (word 1-2-grams and char_wb 2-5-grams of the text, plus target views) + LR.
 
     `negation` marks negation scope for the word and lexicon views (`shifters`: also the clauses of
-    decrease words, see `training.negation`); `negated` and `counts` configure the lexicon features
+    decrease words, see `training.negation`); `negated`, `counts` and `count_min` configure the lexicon features
     (see `PolarityFeatures`).
     """
     words = WORDS if negation else TEXT
@@ -98,7 +99,7 @@ def build_pipeline(
     if lexicon:
         mode = negated if negation else None
         transformers += [
-            (f"lexicon_{name}", FastPolarityFeatures(negated=mode, counts=counts), col)
+            (f"lexicon_{name}", FastPolarityFeatures(negated=mode, counts=counts, count_min=count_min), col)
             for name, col in (("text", words), ("context", CONTEXT))
             if col == words or col in columns
         ]

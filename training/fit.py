@@ -34,6 +34,7 @@ class SearchSpace:
     negation: bool = True  # mark negation scope in the word and lexicon views
     negated: str = "flip"  # lexicon words in a negation's scope count with the opposite polarity
     counts: bool = True  # lexicon word counts beside the weights
+    count_min: float = 0.0  # ... counting only words at least this polar
     shifters: bool = False  # decrease words ("gesunken") shift the polarity of their clause like a negation
     nb_weighting: bool = False  # scale features by NB log-count ratios while fitting (Wang & Manning 2012)
     source_weights: bool = False  # every source (Example.source) gets the same total sample weight
@@ -162,9 +163,10 @@ def _search(
     return best
 
 
-def _fixed(space: SearchSpace) -> dict[str, bool | str]:
+def _fixed(space: SearchSpace) -> dict[str, Any]:
     """The fixed (not searched) choices of the space, as `build_pipeline` keywords."""
-    return {"negation": space.negation, "negated": space.negated, "counts": space.counts, "shifters": space.shifters}
+    keys = ("negation", "negated", "counts", "count_min", "shifters")
+    return {k: getattr(space, k) for k in keys}
 
 
 def nb_ratios(features: sparse.spmatrix, y: Sequence[str], alpha: float = 1.0) -> np.ndarray:

@@ -59,13 +59,18 @@ class PolarityFeatures(BaseEstimator, TransformerMixin):
     `negated` says what a word in a negation's scope (marked ``NEG_`` by `training.negation`) counts
     for: "flip" (the opposite polarity: "kein NEG_verlässlicher" is negative) or "split" (columns of
     their own); None is the behaviour of bundles saved before negation scope (marks are not read).
-    `counts=False` leaves out the word counts, which let one polar word decide a sentence alone.
+    `counts=False` leaves out the word counts, which let one polar word decide a sentence alone;
+    `count_min` counts only words whose weight is at least that strong (SentiWS gives thousands of
+    barely polar forms 0.004, e.g. "Partner", which would otherwise count as much as "Katastrophe").
     """
 
-    def __init__(self, rate: bool = True, negated: str | None = None, counts: bool = True) -> None:
+    def __init__(
+        self, rate: bool = True, negated: str | None = None, counts: bool = True, count_min: float = 0.0
+    ) -> None:
         self.rate = rate
         self.negated = negated
         self.counts = counts
+        self.count_min = count_min
 
     def fit(self, X: Sequence[str], y: object = None) -> PolarityFeatures:
         if self.negated is not None and self.negated not in NEGATED_MODES:
@@ -77,6 +82,7 @@ class PolarityFeatures(BaseEstimator, TransformerMixin):
         lexicon = polarity_lexicon()
         mode = getattr(self, "negated", None)
         out = np.zeros((len(X), len(FEATURES) + len(SPLIT_FEATURES)))
+        count_min = getattr(self, "count_min", 0.0)
         n_tokens = np.zeros(len(X))
         for i, text in enumerate(X):
             tokens = _TOKEN.findall(text)
@@ -87,10 +93,10 @@ class PolarityFeatures(BaseEstimator, TransformerMixin):
                     continue
                 if weight > 0:
                     out[i, 0] += weight
-                    out[i, 2] += 1
+                    out[i, 2] += weight >= count_min
                 elif weight < 0:
                     out[i, 1] -= weight
-                    out[i, 3] += 1
+                    out[i, 3] += -weight >= count_min
                 out[i, 4] += cue
             n_tokens[i] = len(tokens)
         return sparse.csr_matrix(finish(out, n_tokens, getattr(self, "rate", False))[:, self.columns()])

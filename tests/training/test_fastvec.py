@@ -123,7 +123,13 @@ def test_sklearn_conventions_and_fallbacks(starter_texts: list[str]) -> None:
         )
 
 
-LEXICON_CONFIGS = [{}, {"negated": "flip"}, {"negated": "split"}, {"negated": "flip", "counts": False}]
+LEXICON_CONFIGS = [
+    {},
+    {"negated": "flip"},
+    {"negated": "split"},
+    {"negated": "flip", "counts": False},
+    {"negated": "flip", "count_min": 0.05},
+]
 
 
 @pytest.mark.parametrize("config", LEXICON_CONFIGS, ids=str)

@@ -59,3 +59,13 @@ def test_decrease_words_shift_their_whole_clause_when_asked() -> None:
     assert mark_negation(text) == text
     assert mark_negation(text, shifters=True) == "NEG_Die NEG_Inflation NEG_ist gesunken, Verbraucher atmen auf."
     assert mark_negation("Rückgang der Arbeitslosigkeit", shifters=True) == "Rückgang NEG_der NEG_Arbeitslosigkeit"
+
+
+def test_count_min_counts_only_clearly_polar_words() -> None:
+    texts = ["ein verlässlicher Partner", "eine Katastrophe"]  # "Partner" is barely positive in SentiWS (0.004)
+    all_words = PolarityFeatures(negated="flip", rate=False).fit([]).transform(texts).toarray()
+    strong = PolarityFeatures(negated="flip", rate=False, count_min=0.05).fit([]).transform(texts).toarray()
+    n_positive, n_negative = 2, 3
+    assert all_words[0, n_positive] == np.log1p(2) and strong[0, n_positive] == np.log1p(1)
+    assert all_words[1, n_negative] == strong[1, n_negative] == np.log1p(1)
+    assert np.array_equal(all_words[:, :2], strong[:, :2])  # the weights are unchanged
