@@ -24,8 +24,8 @@ TEXT, CONTEXT, TARGET, WORDS = 0, 1, 2, 3
 
 
 class TargetViews(BaseEstimator, TransformerMixin):
-    """Turn ``(text, target[, span])`` rows into columns: text, target context, target question, and the
-    text for word features (negation scope marked when `negation`; bundles from before read TEXT)."""
+    """Turn ``(text, target[, span])`` rows into columns: text, target context, target question, and with
+    `negation` the text for word and lexicon features with negation scope marked (WORDS)."""
 
     def __init__(self, window: int = 4, negation: bool = False, shifters: bool = False) -> None:
         self.window = window
@@ -37,7 +37,9 @@ class TargetViews(BaseEstimator, TransformerMixin):
 
     def transform(self, X: Sequence[Row]) -> np.ndarray:
         negation, shifters = getattr(self, "negation", False), getattr(self, "shifters", False)
-        out = np.empty((len(X), 4), dtype=object)
+        # the WORDS column only with negation: a fitted ColumnTransformer checks the column count, and
+        # bundles saved before negation scope were fitted on three columns
+        out = np.empty((len(X), 4 if negation else 3), dtype=object)
         for i, row in enumerate(X):
             text, target = row[0], row[1]
             span = row[2] if len(row) > 2 else None
@@ -51,12 +53,13 @@ class TargetViews(BaseEstimator, TransformerMixin):
             if negation:
                 out[i] = (text, mark_negation(context, shifters), question, mark_negation(text, shifters))
             else:
-                out[i] = (text, context, question, text)
+                out[i] = (text, context, question)
         return out
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
         # Needed by Pipeline.get_feature_names_out, which HaltungModel.explain uses to name features.
-        return np.array(["text", "context", "target", "words"], dtype=object)
+        words = ["words"] if getattr(self, "negation", False) else []
+        return np.array(["text", "context", "target", *words], dtype=object)
 
 
 # The Fast* classes are exact, faster twins of TfidfVectorizer, PolarityFeatures and Pipeline (training/fastvec.py).

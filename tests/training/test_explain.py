@@ -94,3 +94,18 @@ def test_words_of_each_kind_of_feature() -> None:
     assert lexicon_words("lexicon_positive", marked, flip) == ()
     assert lexicon_words("lexicon_negation", marked, flip) == ("kein",)
     assert "verlässlicher" in lexicon_words("lexicon_positive", "ein verlässlicher Partner", PolarityFeatures())
+
+
+def test_models_without_negation_scope_still_explain_and_score(train_slice: list[Example]) -> None:
+    """Bundles saved before negation scope have three view columns; their ColumnTransformer insists on it."""
+    import dataclasses
+
+    from training.fastvec import accelerate
+
+    model = fit_model(train_slice, seed=0, space=dataclasses.replace(SMALL_SPACE, negation=False))
+    assert model.heads["stance"][0].transform([("Ein Satz.", "Satz")]).shape == (1, 3)
+    assert_exact(model, "stance", SENTENCES, TARGETS)
+    plain = accelerate(model, fast=False)
+    np.testing.assert_allclose(
+        plain.predict_proba("stance", SENTENCES, TARGETS), model.predict_proba("stance", SENTENCES, TARGETS)
+    )
