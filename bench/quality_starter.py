@@ -25,14 +25,24 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from quality import DATA_DIR, REPO, SEED, baseline_pipeline, code_version, machine, paired_delta, write_section
+from quality import (
+    DATA_DIR,
+    REPO,
+    SEED,
+    baseline_pipeline,
+    code_version,
+    machine,
+    paired_delta,
+    parse_override,
+    write_section,
+)
 from scipy.special import softmax
 from threadpoolctl import threadpool_limits
 
 from training.calibration import expected_calibration_error
 from training.data import STARTER, Example, read_examples
 from training.evaluate import scores
-from training.fit import DEFAULT_SPACE, SearchSpace, fit_model, head_rows
+from training.fit import DEFAULT_SPACE, fit_model, head_rows
 from training.model import HaltungModel
 from training.train import split_holdout
 
@@ -60,22 +70,6 @@ def corpus(extra: Sequence[Path]) -> list[Example]:
                 seen.add(key)
                 out.append(e)
     return out
-
-
-def parse_override(text: str) -> tuple[str, dict[str, Any]]:
-    """``negation=false`` or ``C=1,2`` -> a replacement for `SearchSpace` fields (tuples of typed values)."""
-    key, _, raw = text.partition("=")
-    fields = {f.name: f for f in dataclasses.fields(SearchSpace)}
-    if key not in fields or not raw:
-        raise argparse.ArgumentTypeError(f"expected FIELD=VALUE[,VALUE] with FIELD in {', '.join(fields)}")
-    default = getattr(DEFAULT_SPACE, key)
-    kind = type(default[0]) if isinstance(default, tuple) else type(default)
-
-    def cast(v: str) -> Any:
-        return v.strip().lower() in ("1", "true", "yes") if kind is bool else kind(v)
-
-    values = tuple(cast(v) for v in raw.split(","))
-    return text, {key: values if isinstance(default, tuple) else values[0]}
 
 
 def dev_rows(head: str, source: str, data_dir: Path) -> tuple[list[Any], list[str]]:

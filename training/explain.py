@@ -72,6 +72,8 @@ def feature_words(view: str, feature: str, text: str, transformer: Any) -> tuple
     """The words a feature of `view` came from, `text` being that view's input."""
     if view == "char":
         return char_words(feature, text)
+    if view == "question":
+        return (text,)  # the question target itself
     if view.startswith("lexicon_") and feature in LEXICON_FEATURES:
         return lexicon_words(feature, text, transformer)
     return ngram_words(feature, text)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from scipy import sparse
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.linear_model import LogisticRegression
@@ -62,6 +63,21 @@ class TargetViews(BaseEstimator, TransformerMixin):
         return np.array(["text", "context", "target", *words], dtype=object)
 
 
+class QuestionFlag(BaseEstimator, TransformerMixin):
+    """1 for rows whose target is a question (x-stance style), else 0: lets the stance head keep a prior of
+    its own for question targets, which are rarely neutral, apart from named targets, which often are."""
+
+    def fit(self, X: Sequence[str], y: object = None) -> QuestionFlag:
+        self.n_features_in_ = 1
+        return self
+
+    def transform(self, X: Sequence[str]) -> sparse.csr_matrix:
+        return sparse.csr_matrix(np.array([[1.0 if q else 0.0] for q in X]).reshape(len(X), 1))
+
+    def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
+        return np.array(["question_target"], dtype=object)
+
+
 # The Fast* classes are exact, faster twins of TfidfVectorizer, PolarityFeatures and Pipeline (training/fastvec.py).
 def _word_tfidf(**kw: object) -> FastTfidfVectorizer:
     return FastTfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1, **kw)
@@ -83,12 +99,13 @@ def build_pipeline(
     counts: bool = True,
     shifters: bool = False,
     count_min: float = 0.0,
+    question_flag: bool = False,
 ) -> FastPipeline:
     """TF-IDF views (word 1-2-grams and char_wb 2-5-grams of the text, plus target views) + LR.
 
     `negation` marks negation scope for the word and lexicon views (`shifters`: also the clauses of
     decrease words, see `training.negation`); `negated`, `counts` and `count_min` configure the lexicon features
-    (see `PolarityFeatures`).
+    (see `PolarityFeatures`); `question_flag` adds `QuestionFlag` where there are question targets.
     """
     words = WORDS if negation else TEXT
     transformers: list[tuple[str, TransformerMixin, int]] = [
@@ -99,6 +116,8 @@ def build_pipeline(
         transformers.append(("context", _word_tfidf(lowercase=True, token_pattern=r"\S+"), CONTEXT))
     if TARGET in columns:
         transformers.append(("target", _word_tfidf(), TARGET))
+        if question_flag:
+            transformers.append(("question", QuestionFlag(), TARGET))
     if lexicon:
         mode = negated if negation else None
         transformers += [

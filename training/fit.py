@@ -36,6 +36,7 @@ class SearchSpace:
     counts: bool = True  # lexicon word counts beside the weights
     count_min: float = 0.0  # ... counting only words at least this polar
     shifters: bool = False  # decrease words ("gesunken") shift the polarity of their clause like a negation
+    question_flag: bool = False  # a feature marking question targets (x-stance) apart from named ones
     nb_weighting: bool = False  # scale features by NB log-count ratios while fitting (Wang & Manning 2012)
     source_weights: bool = False  # every source (Example.source) gets the same total sample weight
     calibrate: bool = True  # temperature scaling fitted on out-of-fold decision values
@@ -165,7 +166,7 @@ def _search(
 
 def _fixed(space: SearchSpace) -> dict[str, Any]:
     """The fixed (not searched) choices of the space, as `build_pipeline` keywords."""
-    keys = ("negation", "negated", "counts", "count_min", "shifters")
+    keys = ("negation", "negated", "counts", "count_min", "shifters", "question_flag")
     return {k: getattr(space, k) for k in keys}
 
 

@@ -109,3 +109,23 @@ def test_models_without_negation_scope_still_explain_and_score(train_slice: list
     np.testing.assert_allclose(
         plain.predict_proba("stance", SENTENCES, TARGETS), model.predict_proba("stance", SENTENCES, TARGETS)
     )
+
+
+def test_question_flag_is_a_feature_of_question_targets_only(train_slice: list[Example]) -> None:
+    import dataclasses
+
+    from training.fastvec import accelerate
+
+    model = fit_model(train_slice, seed=0, space=dataclasses.replace(SMALL_SPACE, question_flag=True))
+    assert "question__question_target" in list(model.heads["stance"][:-1].get_feature_names_out())
+    assert_exact(model, "stance", SENTENCES, TARGETS)
+    flags = [
+        [c for c in contributions if c.view == "question"]
+        for contributions in model.explain("stance", SENTENCES, TARGETS, k=None)
+    ]
+    assert [bool(f) for f in flags] == [False, False, False, True]  # only the last target is a question
+    assert flags[3][0].words == (TARGETS[3],)
+    plain = accelerate(model, fast=False)
+    np.testing.assert_allclose(
+        plain.predict_proba("stance", SENTENCES, TARGETS), model.predict_proba("stance", SENTENCES, TARGETS)
+    )
