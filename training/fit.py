@@ -11,7 +11,8 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 from sklearn.base import clone
-from sklearn.model_selection import StratifiedKFold, cross_val_predict, cross_val_score, train_test_split
+from sklearn.metrics import f1_score
+from sklearn.model_selection import StratifiedKFold, cross_val_predict, train_test_split
 from threadpoolctl import threadpool_limits
 
 from training.calibration import apply_temperature, fit_temperature
@@ -135,6 +136,8 @@ def _search(
         progress(f"{head}: too few rows per label for cross-validation; using defaults")
         return {"C": 1.0, "window": windows[0], "lexicon": space.lexicon[0], "cv_macro_f1": float("nan")}
     cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    splits = list(cv.split(np.zeros((len(y), 1)), y))
+    truth, classes = np.asarray(y), np.array(sorted(set(y)))
     best: dict[str, float | int] = {"cv_macro_f1": -1.0}
     for window, lexicon in itertools.product(windows, space.lexicon):
         pipeline = build_pipeline(columns, window=window, lexicon=lexicon, seed=seed, **_fixed(space))
@@ -146,20 +149,19 @@ def _search(
         fit_params = {"sample_weight": weights} if weights is not None else None
         for C in space.C:
             clf = clone(pipeline[-1]).set_params(C=C)
-            score = cross_val_score(
-                clf, features, y, cv=cv, scoring="f1_macro", n_jobs=n_jobs, params=fit_params
-            ).mean()
+            # out-of-fold decision values: the folds' macro-F1 (as cross_val_score computes it) and,
+            # for the chosen C, the data of the temperature calibration, from the same fits
+            decision = cross_val_predict(
+                clf, features, y, cv=splits, method="decision_function", n_jobs=n_jobs, params=fit_params
+            )
+            predicted = classes[(decision > 0).astype(int)] if decision.ndim == 1 else classes[decision.argmax(axis=1)]
+            score = float(np.mean([f1_score(truth[test], predicted[test], average="macro") for _, test in splits]))
             progress(f"{head}: window={window} lexicon={lexicon} C={C}: cv macro-F1 {score:.3f}")
             if score > best["cv_macro_f1"]:
-                best = {"C": C, "window": window, "lexicon": lexicon, "cv_macro_f1": round(float(score), 4)}
-                best_features = features
+                best = {"C": C, "window": window, "lexicon": lexicon, "cv_macro_f1": round(score, 4)}
+                best_decision = decision
     if space.calibrate:
-        clf = clone(pipeline[-1]).set_params(C=best["C"])
-        decision = cross_val_predict(
-            clf, best_features, y, cv=cv, method="decision_function", n_jobs=n_jobs, params=fit_params
-        )
-        classes = sorted(set(y))
-        best["temperature"] = round(fit_temperature(decision, [classes.index(v) for v in y]), 4)
+        best["temperature"] = round(fit_temperature(best_decision, np.searchsorted(classes, truth)), 4)
         progress(f"{head}: calibrated on out-of-fold decisions: temperature {best['temperature']}")
     return best
 
