@@ -101,19 +101,23 @@ def run(
     data_dir: Path,
     log: Any,
     save: Path | None = None,
+    bundle: Path | None = None,
 ) -> dict:
     examples = corpus(extra)
     train, held = split_holdout(examples, 0.2, SEED)
     log(f"corpus: {len(examples)} rows ({len(extra)} extra files); training on {len(train)}, starter dev {len(held)}")
     variants: dict[str, HaltungModel] = {}
     seconds: dict[str, float] = {}
-    for name, override in [("default", {}), *ablations]:
+    if bundle:  # a default model trained before (by --save on the same corpus): scored, not retrained
+        variants["default"] = HaltungModel.load(bundle)
+        log(f"default: loaded {bundle}")
+    for name, override in [] if bundle else [("default", {}), *ablations]:
         space = dataclasses.replace(DEFAULT_SPACE, **override)
         start = time.perf_counter()
         variants[name] = fit_model(train, seed=SEED, space=space, progress=lambda m, n=name: log(f"{n}: {m}"))
         seconds[name] = round(time.perf_counter() - start, 1)
         log(f"{name}: trained in {seconds[name]}s")
-    if save:
+    if save and not bundle:
         version = variants["default"].save(save, {"data": {"train": ["starter", *map(str, extra)], "seed": SEED}})
         log(f"saved the default variant as {save / version}")
     baselines = {}
@@ -191,6 +195,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=REPO / "bench" / "out" / "quality_starter.json")
     parser.add_argument("--no-write", dest="write", action="store_false", help="print only; leave --out alone")
     parser.add_argument("--save", type=Path, help="save the default variant as a bundle in this models directory")
+    parser.add_argument("--model", type=Path, help="score this bundle (saved by --save on the same corpus) as default")
     parser.add_argument("--diagram", type=Path, help="draw the reliability diagram (PNG) of the default variant")
     args = parser.parse_args(argv)
     began, load_before, code = time.perf_counter(), round(os.getloadavg()[0], 1), code_version()
@@ -198,7 +203,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     def log(message: str) -> None:
         print(f"[{time.perf_counter() - began:7.1f}s] {message}", file=sys.stderr, flush=True)
 
-    results = run(args.extra, args.ablate, args.data_dir, log, args.save)
+    if args.model and args.ablate:
+        parser.error("--model scores one bundle; --ablate needs training")
+    results = run(args.extra, args.ablate, args.data_dir, log, args.save, args.model)
     curves = results.pop("curves")
     if args.diagram:
         from reliability import draw
@@ -221,8 +228,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "",
                 f"- command: `{command}`",
                 f"- date: {info['date']}; code: {code}; corpus {results['n_corpus']} rows, trained on"
-                f" {results['n_train']} (the 80% slice `make run` trains on); fit_model wall time"
-                f" {', '.join(f'{k} {v:.0f}s' for k, v in s.items())}; 1-min load average {load_before} at start,"
+                f" {results['n_train']} (the 80% slice `make run` trains on); "
+                + (f"fit_model wall time {', '.join(f'{k} {v:.0f}s' for k, v in s.items())}" if s else "model loaded")
+                + f"; 1-min load average {load_before} at start,"
                 f" {m['load_average_1min']} at end ({m['nproc']} CPUs shared with other jobs)",
                 "- baseline: the shared README's plain pipeline (word 1-2 + char_wb 2-5 TF-IDF, LR C=4 balanced, text"
                 " only) trained on the same starter rows; gerntsa: rows whose target is marked in the text (all 729);"
