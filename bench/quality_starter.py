@@ -210,13 +210,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.diagram:
         from reliability import draw
 
-        draw(curves, args.diagram, f"Starter model on the shared dev sets ({code}); {shlex.join(sys.orig_argv[1:])}")
+        title = f"Starter model (code {code}, corpus {results['n_corpus']} rows): shared dev sets and its own dev slice"
+        draw(curves, args.diagram, title)
         log(f"drew {args.diagram}")
     names = [name for name, _ in args.ablate]
     body = table(results, names)
     print(body)
     m = machine()
-    command = shlex.join(sys.orig_argv)
+    command = _short_command(sys.orig_argv, args.extra)
     info = {"command": command, "date": datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"), "code": code}
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({**info, "machine": m, **results}, indent=2, ensure_ascii=False) + "\n")
@@ -243,6 +244,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         write_section(args.out, section, SECTION)
     log(f"wrote {args.json}" + (f" and {args.out}" if args.write else ""))
     return 0
+
+
+def _short_command(argv: Sequence[str], extra: Sequence[Path]) -> str:
+    """The command line, with many --extra files of one directory written as a glob."""
+    folders = {p.parent for p in extra}
+    if len(extra) <= 3 or len(folders) != 1:
+        return shlex.join(argv)
+    listed = {str(p) for p in extra}
+    kept = [a for a in argv if a not in listed]
+    at = kept.index("--extra") + 1
+    return shlex.join(kept[:at]) + f" {folders.pop()}/*.jsonl " + shlex.join(kept[at:])
 
 
 if __name__ == "__main__":
