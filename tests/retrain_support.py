@@ -24,7 +24,7 @@ AUTH = {"Authorization": f"Bearer {API_KEY}"}
 # negative: labelled negative, they teach the retrained model something it demonstrably did not know.
 _PLACES = ("Hamburg", "Köln", "Leipzig", "Bremen", "Dresden", "Kiel", "Mainz", "Erfurt", "Potsdam", "Schwerin")
 _TAILS = ("meldet neue Zahlen", "legt einen Bericht vor", "tagt am Dienstag", "wird im Sommer geprüft")
-CORRECTION_SENTENCES = [f"Der Quonkel-Befall in {p} {t}." for p in _PLACES for t in _TAILS]
+CORRECTION_SENTENCES = [f"Das Quonkel-Verfahren in {p} {t}." for p in _PLACES for t in _TAILS]
 
 _FLIP = {
     "sentiment": {"positive": "negative", "negative": "positive", "neutral": "positive"},
