@@ -8,6 +8,7 @@ itself when it is a question the text does not name.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -21,11 +22,16 @@ Row = tuple[str, str | None] | tuple[str, str | None, tuple[int, int] | None]
 TEXT, CONTEXT, TARGET = 0, 1, 2
 
 
-class TargetViews(BaseEstimator, TransformerMixin):
+class TargetViews(TransformerMixin, BaseEstimator):
     """Turn ``(text, target[, span])`` rows into columns: text, target context, target question."""
 
     def __init__(self, window: int = 4) -> None:
         self.window = window
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array, tags.input_tags.string = False, True  # (text, target[, span]) rows
+        return tags
 
     def fit(self, X: Sequence[Row], y: object = None) -> TargetViews:
         return self
