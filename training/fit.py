@@ -12,6 +12,7 @@ from sklearn.model_selection import StratifiedKFold, cross_val_score, train_test
 from threadpoolctl import threadpool_limits
 
 from training.data import HEADS, Example
+from training.errors import TrainingError
 from training.features import CONTEXT, Row, build_pipeline, used_columns
 from training.model import HaltungModel
 
@@ -70,7 +71,7 @@ def _fit_model(
             continue
         counts = Counter(y)
         if len(counts) < 2:
-            raise ValueError(f"head {head!r} needs at least two labels, got only {sorted(counts)}")
+            raise TrainingError(f"head {head!r} needs at least two labels, got only {sorted(counts)}")
         progress(f"{head}: {len(rows)} rows, labels {dict(sorted(counts.items()))}")
         best = _search(rows, y, head, seed, space, progress, n_jobs)
         columns = used_columns(rows, head)
@@ -79,7 +80,7 @@ def _fit_model(
         params[head] = {**best, "columns": columns, "n": len(rows), "labels": dict(sorted(counts.items()))}
         progress(f"{head}: fitted with C={best['C']}, window={best['window']}, lexicon={best['lexicon']}")
     if not heads:
-        raise ValueError("no row carries a stance or sentiment label: nothing to train")
+        raise TrainingError("no row carries a stance or sentiment label: nothing to train")
     return HaltungModel(heads=heads, params=params)
 
 
