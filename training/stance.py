@@ -105,9 +105,3 @@ def _score_target(
             )
         )
     return out
-
-
-def _known(sentence: str, span: tuple[int, int]) -> Mention:
-    """A mention given with the data; it marks the target's name (GerNTSA's ``target_span``)."""
-    start, end = span
-    return Mention(start, end, sentence[start:end], "name")
