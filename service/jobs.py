@@ -63,6 +63,7 @@ class Job:
             "pid": self.pid,
             "exit_code": self.exit_code,
             "error": self.error,
+            "log": self.log.splitlines() if self.log else [],
             **{k: result.get(k) for k in ("candidate_version", "baseline_version", "promoted", "note")},
             **{k: result.get(k) for k in ("gate", "metrics", "data", "timings")},
         }

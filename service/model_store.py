@@ -45,7 +45,7 @@ class ModelStore:
                 return False
             try:
                 model = self.repository.load(version)
-            except (BundleError, OSError, ValueError) as err:
+            except (BundleError, OSError) as err:
                 self.error, self._refused = f"model {version} not loaded: {err}", version
                 log.error("%s; still serving %s", self.error, self.model.version if self.model else None)
                 return False
@@ -63,7 +63,7 @@ class ModelStore:
                 model = self.repository.load(version)
             except (InvalidVersion, VersionNotFound):
                 raise
-            except (BundleError, OSError, ValueError) as err:
+            except (BundleError, OSError) as err:
                 message = f"Model {version} was not activated: {err}"
                 raise BundleError(message, {"serving": serving}) from err
             expected = ANY if expected_current is None else expected_current

@@ -10,17 +10,19 @@ serving down; a worker notices such a death (service.retrainer, JobStore.reap).
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import threading
-import traceback
 
 from service.jobs import HEARTBEAT_S, JobStore, activated_by
 from service.labels import LabelStore
+from service.logs import configure_logging
 from service.settings import Settings
 from training import DEFAULT_SPACE, FAST_SPACE, DirectoryRepository, HaltungError, promote, retrain
 
 TRAIN_NICE = 19  # the lowest CPU priority: serving always comes first
+log = logging.getLogger("haltung.retrain")
 
 
 class Heartbeat:
@@ -50,7 +52,7 @@ def run(job_id: str, settings: Settings) -> int:
     try:
         job = jobs.get(job_id)
         if job is None or not jobs.mark_running(job_id, os.getpid()):
-            print(f"retrain job {job_id} is not queued: nothing to do", file=sys.stderr)
+            log.error("retrain job %s is not queued: nothing to do", job_id)
             return 1
         with Heartbeat(jobs, job_id):
             return _run(job_id, job.force, settings, jobs, labels)
@@ -63,7 +65,7 @@ def _run(job_id: str, force: bool, settings: Settings, jobs: JobStore, labels: L
     repository = DirectoryRepository(settings.models_dir)
 
     def progress(line: str) -> None:
-        print(line, file=sys.stderr, flush=True)
+        log.info(line, extra={"fields": {"job_id": job_id}})  # the service's structured log
         jobs.append_log(job_id, line)
 
     try:
@@ -82,7 +84,7 @@ def _run(job_id: str, force: bool, settings: Settings, jobs: JobStore, labels: L
         jobs.finish(job_id, "failed", exit_code=2, error=str(err), only_if="running")
         return 2
     except Exception as err:
-        progress(traceback.format_exc())
+        log.exception("retrain job %s crashed", job_id, extra={"fields": {"job_id": job_id}})
         jobs.finish(job_id, "failed", exit_code=1, error=f"{type(err).__name__}: {err}", only_if="running")
         return 1
     jobs.finish(job_id, result.status, exit_code=0, result=result.to_json(), only_if="running")
@@ -96,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: python -m service.retrain_job JOB_ID", file=sys.stderr)
         return 2
     os.nice(TRAIN_NICE)
+    configure_logging()
     return run(args[0], Settings())
 
 

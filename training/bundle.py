@@ -119,7 +119,10 @@ def load_bundle(directory: Path) -> HaltungModel:
     if mismatched:
         details = ", ".join(f"{lib} {was} (bundle) vs {now} (here)" for lib, (was, now) in mismatched.items())
         raise BundleError(f"model {directory.name} was built with other library versions: {details}; retrain it")
-    model = joblib.load(io.BytesIO(payload))
+    try:
+        model = joblib.load(io.BytesIO(payload))
+    except Exception as err:  # verified bytes that still do not unpickle here: refuse, never crash the caller
+        raise BundleError(f"{directory / MODEL_FILE} could not be loaded: {type(err).__name__}: {err}") from err
     if not isinstance(model, HaltungModel):
         raise BundleError(f"{directory / MODEL_FILE} does not hold a HaltungModel")
     model.version, model.manifest = directory.name, Manifest.from_json(manifest)

@@ -11,6 +11,7 @@ import dataclasses
 import json
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -27,12 +28,21 @@ from training.retrain import FAST_ENV, FAST_SPACE, promote, read_labels, retrain
 from training.stance import StanceResult, score_rows
 from training.stats import data_stats, format_stats
 from training.train import train_and_save
-from training.util import write_json_atomic
 
 
 def _progress() -> Callable[[str], None]:
     start = time.monotonic()
     return lambda message: print(f"[{time.monotonic() - start:6.1f}s] {message}", file=sys.stderr, flush=True)
+
+
+def write_json_atomic(path: Path, payload: dict[str, Any]) -> None:
+    """Write to a temporary file and rename: a reader sees the whole file or none."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(payload, f, indent=2, ensure_ascii=False)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
 
 
 def _load(model: str, models_dir: str) -> HaltungModel:

@@ -36,6 +36,7 @@ class JobOut(BaseModel):
     pid: int | None = Field(description="the job's process")
     exit_code: int | None
     error: str | None
+    log: list[str] = Field(default_factory=list, description="the job's last progress lines")
     candidate_version: str | None
     baseline_version: str | None = Field(description="the model that was current when the job started")
     promoted: bool | None

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -15,11 +18,13 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from service import retrain_job
 from service.db import SCHEMA_VERSION, SchemaTooNew
 from service.jobs import QUEUED_GRACE_S, JobStore, RetrainRunning, activated_by, retrain_process_alive
+from service.labels import LabelStore
 from service.settings import Settings
 from tests.retrain_support import API_KEY, AUTH, CORRECTION_SENTENCES, Base, build_base, correction_labels
-from tests.service.conftest import running_client
+from tests.service.conftest import TinyModel, running_client
 from training import DirectoryRepository
 from training.bundle import MODEL_FILE
 
@@ -155,6 +160,28 @@ def test_a_job_queued_for_too_long_never_started(jobs: JobStore) -> None:
     assert "never started" in str(jobs.get(job.id).error)  # type: ignore[union-attr]
 
 
+def test_a_job_process_that_cannot_train_records_why(tiny_model: TinyModel, tmp_path: Path) -> None:
+    """The job process itself writes the outcome: here a base data file that is gone (a HaltungError, exit 2)."""
+    models = tmp_path / "models"
+    shutil.copytree(tiny_model.models_dir, models)
+    manifest_path = models / tiny_model.version / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    manifest["data"]["train"] = [str(tmp_path / "gone.jsonl")]
+    manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+    settings = Settings(models_dir=models, data_dir=tmp_path / "data", train_fast=True)
+    LabelStore.in_dir(settings.data_dir).upsert(correction_labels())
+    jobs = JobStore.in_dir(settings.data_dir)
+    job = jobs.create(force=False)
+
+    assert retrain_job.run(job.id, settings) == 2
+    failed = jobs.get(job.id)
+    assert failed is not None and failed.status == "failed" and failed.exit_code == 2
+    assert "no such file or directory" in str(failed.error) and failed.pid == os.getpid()
+    assert retrain_job.run(job.id, settings) == 1  # a job runs once: it is no longer queued
+    assert DirectoryRepository(models).current() == tiny_model.version
+    jobs.close()
+
+
 def test_unknown_or_malformed_job_ids(jobs: JobStore) -> None:
     assert jobs.get("job_0123") is None
     assert jobs.get("../../etc/passwd") is None
@@ -226,6 +253,7 @@ async def test_retrain_promotes_and_this_worker_serves_the_new_version_at_once(
     assert job["exit_code"] == 0 and job["promoted"] and job["baseline_version"] == base.version
     assert job["started_at"] and job["finished_at"] and job["duration_s"] > 0
     assert set(job["metrics"]) == {"candidate", "current"}
+    assert any(line.startswith("succeeded: candidate") for line in job["log"])  # the job's own progress lines
     assert job["metrics"]["candidate"]["sentiment"]["n"] == job["metrics"]["current"]["sentiment"]["n"]
     # This worker refreshed before recording success: the very next answer uses the new model.
     version, labels = await sentiments(client)
@@ -281,6 +309,28 @@ async def test_activate_rolls_back_and_refuses_unknown_invalid_or_tampered_versi
     assert refused.json()["error"]["details"] == {"serving": base.version}
     assert await sentiments(client) == (base.version, before)
     assert app.state.store.repository.current() == base.version
+
+
+@api
+async def test_activate_with_expected_current_is_a_compare_and_swap(
+    app_client: tuple[FastAPI, httpx.AsyncClient], base: Base, tmp_path: Path
+) -> None:
+    app, client = app_client
+    shutil.copytree(tmp_path / "models" / base.version, tmp_path / "models" / "other")
+    manifest_path = tmp_path / "models" / "other" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    manifest_path.write_text(json.dumps({**manifest, "version": "other"}), encoding="utf-8")
+
+    stale = await client.post("/v1/models/other/activate", params={"expected_current": "someone-else"}, headers=AUTH)
+    assert stale.status_code == 409, stale.text
+    assert stale.json()["error"]["code"] == "activation_conflict"
+    assert stale.json()["error"]["details"] == {"expected": "someone-else", "current": base.version}
+    assert app.state.store.repository.current() == base.version
+
+    ok = await client.post("/v1/models/other/activate", params={"expected_current": base.version}, headers=AUTH)
+    assert ok.status_code == 200 and ok.json() == {"version": "other", "previous": base.version}
+    history = (await client.get("/v1/models")).json()["history"]
+    assert [(a["version"], a["previous"], a["by"]) for a in history][-1] == ("other", base.version, "api")
 
 
 @api
