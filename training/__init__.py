@@ -5,12 +5,14 @@
 - the model: `HaltungModel` (`predict`, `predict_proba`, `explain`), `HeadPrediction`, `Contribution`;
   stance toward targets only where they are mentioned: `Target`, `Mention`, `score_stance`, `StanceResult`
 - the model repository, the one owner of the models: `ModelRepository` (interface),
-  `DirectoryRepository` (today's `models/` directory), `Activation` (the history), `Manifest`;
+  `DirectoryRepository` (today's `models/` directory; `activate(version, expected_current=…)` is a
+  compare-and-swap, `ANY` skips the comparison), `Activation` (the history), `Manifest`;
   `load_bundle(directory)` verifies and loads one bundle directory outside a repository
-- labelled sentences: `Label` (the one schema of a label, with the `Stance`/`Sentiment` label sets) and
-  `LabelledRow` (a line of a training file), `read_examples` for such files, `Example` (a row in memory)
-- training: `train(examples, …)`, `retrain(repository, labels, …)` then `promote(repository, result, …)`,
-  `SearchSpace`, `DEFAULT_SPACE`, `FAST_SPACE`
+- labelled sentences: `Label` (the one schema of a label, with the `Stance`/`Sentiment` label sets;
+  `LABEL_RULE` is the error type of a broken labelling rule) and `LabelledRow` (a line of a training
+  file), `read_examples` for such files, `Example` (a validated row in memory), `HEADS`
+- training: `train(examples, …)` → `Trained`, `retrain(repository, labels, …)` → `RetrainResult`, then
+  `promote(repository, result, by=…)`; `SearchSpace`, `DEFAULT_SPACE`, `FAST_SPACE`
 - errors: `HaltungError` and its subclasses (see `training.errors`)
 
 Everything else in the package is an implementation detail and may change without notice.
