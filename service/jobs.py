@@ -199,8 +199,8 @@ class JobStore:
         for job, heartbeat in self._active():
             silent = heartbeat is None or time.time() - heartbeat > self.stale_after
             if job.status == "running" and silent and not retrain_process_alive(job.pid or 0, job.id):
-                status, result, error = self._outcome_of_dead(job, repository)
-                done = self.finish(job.id, status, result=result, error=error, only_if="running")
+                gone = f"the training process {job.pid} is gone"
+                done = self.finish_dead(job, repository, gone, f"{gone} and no worker recorded how it ended")
             elif job.status == "queued" and time.time() - job.created_at > QUEUED_GRACE_S:
                 error = "the job never started: the worker that accepted it stopped"
                 done = self.finish(job.id, "failed", error=error, only_if="queued")
@@ -210,22 +210,32 @@ class JobStore:
                 reaped.append(job.id)
         return reaped
 
-    @staticmethod
-    def _outcome_of_dead(
-        job: Job, repository: ModelRepository | None
-    ) -> tuple[str, dict[str, Any] | None, str | None]:
-        gone = f"the training process {job.pid} is gone"
-        result = job.result
-        if result is None:
-            return "failed", None, f"{gone} and no worker recorded how it ended"
-        if result.get("status") != "succeeded":
-            return "rejected", {**result, "promoted": False}, None
-        by = activated_by(job.id)
-        if repository is not None and any(
-            a.by == by and a.version == result.get("candidate_version") for a in repository.history()
-        ):
-            return "succeeded", {**result, "promoted": True}, None
-        return "failed", {**result, "promoted": False}, f"{gone}: it stopped before promoting its candidate"
+    def finish_dead(
+        self,
+        job: Job,
+        repository: ModelRepository | None,
+        gone: str,
+        no_result: str,
+        exit_code: int | None = None,
+    ) -> bool:
+        """Finish an active job whose process ended without recording its final status.
+
+        Without a recorded result it failed (`no_result`); with one, the result and the repository's
+        history say how far it got: rejected by the gate, or promoted (its signed activation) or not.
+        """
+        result, status = job.result, "failed"
+        error: str | None = no_result
+        if result is not None and result.get("status") != "succeeded":
+            status, result, error = "rejected", {**result, "promoted": False}, None
+        elif result is not None:
+            by, candidate = activated_by(job.id), result.get("candidate_version")
+            promoted = repository is not None and any(
+                a.by == by and a.version == candidate for a in repository.history()
+            )
+            status = "succeeded" if promoted else "failed"
+            error = None if promoted else f"{gone}: it stopped before promoting its candidate"
+            result = {**result, "promoted": promoted}
+        return self.finish(job.id, status, exit_code=exit_code, result=result, error=error, only_if=ACTIVE)
 
 
 def activated_by(job_id: str) -> str:

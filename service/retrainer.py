@@ -95,15 +95,15 @@ class Retrainer:
     async def _ended(self, job: Job, code: int) -> None:
         """The process ended: serve a promotion at once; record a death the process could not record."""
         how = f"killed by {_signal_name(-code)}" if code < 0 else f"exited with code {code}"
-        error = f"the training process {how}; the current model keeps serving."
-        recorded = not await run_in_threadpool(
-            lambda: self.jobs.finish(job.id, "failed", exit_code=code, error=error, only_if=ACTIVE)
-        )
+        gone = f"the training process {how}"
+        current = await run_in_threadpool(self.jobs.get, job.id)
+        if current is not None and current.status in ACTIVE:  # it could not record its own end
+            message = f"{gone}; the current model keeps serving."
+            await run_in_threadpool(self.jobs.finish_dead, current, self.store.repository, gone, message, code)
         final = await self.job(job.id)  # this worker serves a promotion before anyone reads it from here
-        if not recorded:
-            log.error("retrain %s failed: %s", job.id, error)
-        elif final is not None:
-            log.info("retrain %s %s: candidate %s", job.id, final.status, (final.result or {}).get("candidate_version"))
+        if final is not None:
+            outcome = final.error or (final.result or {}).get("candidate_version")
+            log.info("retrain %s %s: %s", job.id, final.status, outcome)
 
     async def close(self) -> None:
         """Stop: running job processes are killed and their jobs marked failed."""
