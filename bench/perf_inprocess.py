@@ -102,6 +102,7 @@ def throughput(model_dir: Path, n_one: int) -> dict[str, Any]:
 
 def _measure(model: Any, texts: list[str], split: list[Any], one: list[str], target: str, segmenter: Any) -> dict:
     from service.scoring import Document, score
+    from training.targets import Target
 
     res: dict[str, Any] = {}
     for head in ("sentiment", "stance"):
@@ -119,10 +120,11 @@ def _measure(model: Any, texts: list[str], split: list[Any], one: list[str], tar
         res[f"one_{head}"] = {"cpu_s": cpu, "wall_s": wall, "per_s": len(one) / cpu}
     # the service's scoring function: both heads, one target, response dicts and summaries
     docs = [Document(None, doc) for doc in split]
-    cpu, wall = timed(lambda: [score(model, [d], [target], 0) for d in docs])
+    targets_ = [Target(target)]  # the service scores Target objects (a name, aliases)
+    cpu, wall = timed(lambda: [score(model, [d], targets_, 0) for d in docs])
     res["service_score_articles"] = {"cpu_s": cpu, "wall_s": wall, "per_s": len(texts) / cpu}
     single = [Document(None, segmenter.from_sentences([s])) for s in one]
-    cpu, wall = timed(lambda: [score(model, [d], [target], 0) for d in single], repeat=2)
+    cpu, wall = timed(lambda: [score(model, [d], targets_, 0) for d in single], repeat=2)
     res["service_score_one"] = {"cpu_s": cpu, "wall_s": wall, "per_s": len(single) / cpu}
     return res
 
