@@ -1,4 +1,4 @@
-"""Command line: `python -m training {train,evaluate,predict,activate,versions,retrain,stats}`.
+"""Command line: `python -m training {train,evaluate,predict,check,activate,versions,retrain,stats}`.
 
 Every command reaches the models through the model repository; every expected failure is a
 `HaltungError` (or an OSError) and ends the command with exit code 2 and one line on stderr.
@@ -126,6 +126,17 @@ def _stance_columns(result: StanceResult | None) -> dict[str, object]:
     }
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    from training.check import check_model, format_table
+
+    report = check_model(_load(args.model, args.models_dir))
+    print(f"behaviour suite: {report['cases']} cases, model {report['model']}")
+    print(format_table(report, failures=args.failures))
+    if args.report:
+        Path(args.report).write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return 0
+
+
 def cmd_activate(args: argparse.Namespace) -> int:
     DirectoryRepository(args.models_dir).activate(args.version, by="cli")  # verified before `current` moves
     print(f"current model is now {args.version}")
@@ -208,6 +219,12 @@ def parser() -> argparse.ArgumentParser:
                 "marked stance_basis 'tone' (score)",
             )
         c.set_defaults(func=func)
+    k = sub.add_parser("check", help="run the behaviour suite (CheckList style): pass rates per capability and head")
+    k.add_argument("--model", default="current", help="bundle directory, version, or 'current'")
+    k.add_argument("--models-dir", default="models")
+    k.add_argument("--report", help="also write the report (with every failing case) as JSON to this file")
+    k.add_argument("--failures", type=int, default=0, help="print up to this many failing cases per row")
+    k.set_defaults(func=cmd_check)
     a = sub.add_parser("activate", help="point models/current at a version (rollback or forward)")
     a.add_argument("version")
     a.add_argument("--models-dir", default="models")
