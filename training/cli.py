@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from training.check import check_model, format_table
 from training.data import read_examples, write_jsonl
 from training.errors import HaltungError
 from training.evaluate import evaluate, format_report
@@ -127,8 +128,6 @@ def _stance_columns(result: StanceResult | None) -> dict[str, object]:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from training.check import check_model, format_table
-
     report = check_model(_load(args.model, args.models_dir))
     print(f"behaviour suite: {report['cases']} cases, model {report['model']}")
     print(format_table(report, failures=args.failures))
