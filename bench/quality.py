@@ -7,6 +7,7 @@ SentiWS lexicon (ablation), and the plain baseline (word 1-2-gram + char_wb 2-5-
 sources' train splits together, scored per source. Deltas carry paired-bootstrap 95% intervals.
 
     python bench/quality.py [--sources gerntsa,omp] [--jobs 2] [--out bench/RESULTS.md] [--no-ablation]
+    python bench/quality.py --starter [...]   # the starter model on every dev set (bench/quality_starter.py)
 
 Tables go to stdout and replace the "Quality" section of --out; raw figures go to bench/out/quality.json.
 """
@@ -37,7 +38,7 @@ from threadpoolctl import threadpool_limits
 
 from training.data import HEADS, Example, read_examples
 from training.evaluate import evaluate, scores
-from training.fit import DEFAULT_SPACE, fit_model, head_rows
+from training.fit import DEFAULT_SPACE, SearchSpace, fit_model, head_rows
 from training.model import HaltungModel
 
 REPO = Path(__file__).resolve().parents[1]
@@ -51,6 +52,22 @@ SEED = 0
 PARAMS = ("C", "window", "lexicon", "cv_macro_f1")  # what fit_model chose, from model.params
 
 Log = Callable[[str], None]
+
+
+def parse_override(text: str) -> tuple[str, dict[str, Any]]:
+    """``negation=false`` or ``C=1,2`` -> a replacement for `SearchSpace` fields (tuples of typed values)."""
+    key, _, raw = text.partition("=")
+    fields = {f.name: f for f in dataclasses.fields(SearchSpace)}
+    if key not in fields or not raw:
+        raise argparse.ArgumentTypeError(f"expected FIELD=VALUE[,VALUE] with FIELD in {', '.join(fields)}")
+    default = getattr(DEFAULT_SPACE, key)
+    kind = type(default[0]) if isinstance(default, tuple) else type(default)
+
+    def cast(v: str) -> Any:
+        return v.strip().lower() in ("1", "true", "yes") if kind is bool else kind(v)
+
+    values = tuple(cast(v) for v in raw.split(","))
+    return text, {key: values if isinstance(default, tuple) else values[0]}
 
 
 def baseline_pipeline() -> Pipeline:
@@ -97,15 +114,15 @@ def _macro_f1(t: np.ndarray, p: np.ndarray, k: int) -> float:
 
 
 def run_source(
-    name: str, data_dir: Path, jobs: int, ablation: bool, log: Log
+    name: str, data_dir: Path, jobs: int, ablation: bool, log: Log, space: SearchSpace = DEFAULT_SPACE
 ) -> tuple[dict[str, Any], list[Example], list[Example]]:
     """Train Haltung (with/without lexicon) and the baseline on one source; score all three on its dev split."""
     train = read_examples([data_dir / name / "train.jsonl"])
     dev = read_examples([data_dir / name / "dev.jsonl"])
     result: dict[str, Any] = {"n_train": len(train), "n_dev": len(dev), "seconds": {}, "heads": {}}
-    variants = [("haltung", DEFAULT_SPACE)]
+    variants = [("haltung", space)]
     if ablation:
-        variants.append(("haltung_nolex", dataclasses.replace(DEFAULT_SPACE, lexicon=(False,))))
+        variants.append(("haltung_nolex", dataclasses.replace(space, lexicon=(False,))))
     preds: dict[str, dict[str, list[str]]] = {}
     gold: dict[str, list[str]] = {}
     for variant, space in variants:
@@ -143,14 +160,18 @@ def run_source(
 
 
 def run_combined(
-    trains: dict[str, list[Example]], devs: dict[str, list[Example]], jobs: int, log: Log
+    trains: dict[str, list[Example]],
+    devs: dict[str, list[Example]],
+    jobs: int,
+    log: Log,
+    space: SearchSpace = DEFAULT_SPACE,
 ) -> dict[str, Any]:
     """One Haltung model on every selected source's train split, scored on all their dev splits."""
     train = [e for examples in trains.values() for e in examples]
     dev = [e for examples in devs.values() for e in examples]
     log(f"all sources: fitting haltung on {len(train)} rows")
     start = time.perf_counter()
-    model = fit_model(train, seed=SEED, n_jobs=jobs, progress=lambda m: log(f"all/haltung: {m}"))
+    model = fit_model(train, seed=SEED, space=space, n_jobs=jobs, progress=lambda m: log(f"all/haltung: {m}"))
     seconds = round(time.perf_counter() - start, 1)
     log(f"all sources: done in {seconds}s")
     report = evaluate(model, dev)
@@ -279,11 +300,11 @@ def tables(results: dict[str, Any], combined: dict[str, Any] | None) -> str:
     return "\n".join(out) + "\n"
 
 
-def write_section(path: Path, body: str) -> None:
-    """Replace (or append) the Quality section of `path`, keeping every other section intact."""
+def write_section(path: Path, body: str, heading: str = SECTION) -> None:
+    """Replace (or append) the section `heading` of `path`, keeping every other section intact."""
     text = path.read_text(encoding="utf-8") if path.exists() else "# Haltung benchmarks\n"
     lines = text.rstrip("\n").splitlines()
-    start = next((i for i, line in enumerate(lines) if line.strip() == SECTION), None)
+    start = next((i for i, line in enumerate(lines) if line.strip() == heading), None)
     if start is None:
         lines += ["", *body.rstrip("\n").splitlines()]
     else:
@@ -296,6 +317,10 @@ def write_section(path: Path, body: str) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if "--starter" in (sys.argv[1:] if argv is None else argv):
+        import quality_starter  # the starter-model section: its own options
+
+        return quality_starter.main(argv)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sources", default=",".join(SOURCES), help="comma-separated (default: all seven)")
     parser.add_argument("--data-dir", type=Path, default=DATA_DIR, help=f"default: {DATA_DIR}")
@@ -304,6 +329,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=REPO / "bench" / "out" / "quality.json", help="raw results")
     parser.add_argument("--no-ablation", dest="ablation", action="store_false", help="skip lexicon=False runs")
     parser.add_argument("--no-combined", dest="combined", action="store_false", help="skip the all-sources model")
+    parser.add_argument("--space", type=parse_override, action="append", default=[], help="FIELD=VALUE for fit_model")
     args = parser.parse_args(argv)
     sources = [s.strip() for s in args.sources.split(",") if s.strip()]
     unknown = [s for s in sources if not (args.data_dir / s / "train.jsonl").is_file()]
@@ -315,10 +341,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     def log(message: str) -> None:
         print(f"[{time.perf_counter() - began:7.1f}s] {message}", file=sys.stderr, flush=True)
 
+    space = DEFAULT_SPACE
+    for _, override in args.space:
+        space = dataclasses.replace(space, **override)
     results, trains, devs = {}, {}, {}
     for name in sources:
-        results[name], trains[name], devs[name] = run_source(name, args.data_dir, args.jobs, args.ablation, log)
-    combined = run_combined(trains, devs, args.jobs, log) if args.combined else None
+        results[name], trains[name], devs[name] = run_source(name, args.data_dir, args.jobs, args.ablation, log, space)
+    combined = run_combined(trains, devs, args.jobs, log, space) if args.combined else None
     total = round(time.perf_counter() - began, 1)
 
     env = f"PYTHONPATH={shlex.quote(os.environ['PYTHONPATH'])} " if os.environ.get("PYTHONPATH") else ""

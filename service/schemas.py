@@ -110,6 +110,11 @@ class Feature(BaseModel):
     feature: str = Field(description="the n-gram or lexicon feature")
     view: str = Field(description="which view it comes from: word, char, context, target, lexicon_*")
     weight: float = Field(description="feature value × coefficient toward the predicted label")
+    words: list[str] = Field(
+        default_factory=list,
+        description="the words of the sentence it came from: an n-gram's words, a char n-gram's word, "
+        "the lexicon words a lexicon feature counted",
+    )
 
 
 class HeadResult(BaseModel):

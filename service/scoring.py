@@ -132,7 +132,7 @@ def _stance_entry(r: StanceResult) -> dict[str, Any]:
 
 
 def _feature(c: Contribution) -> dict[str, Any]:
-    return {"feature": c.feature, "view": c.view, "weight": round(c.weight, 6)}
+    return {"feature": c.feature, "view": c.view, "weight": round(c.weight, 6), "words": list(c.words)}
 
 
 def summarise(

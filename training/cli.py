@@ -194,7 +194,9 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--dev-fraction", type=float, default=0.0, help="hold out this share of --data for evaluation")
     t.add_argument("--out", default="models", help="models directory (default: models)")
     t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--jobs", type=int, default=1, help="parallel cross-validation jobs")
+    t.add_argument(
+        "--jobs", type=int, default=min(2, len(os.sched_getaffinity(0))), help="parallel cross-validation jobs"
+    )
     t.add_argument("--no-lexicon", action="store_true", help="leave out the SentiWS polarity-lexicon features")
     t.add_argument("--no-activate", action="store_true", help="do not point models/current at the new version")
     t.set_defaults(func=cmd_train)

@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import chain, compress, repeat
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import scipy.sparse as sp
@@ -40,8 +40,8 @@ from sklearn.utils.extmath import softmax
 from sklearn.utils.sparsefuncs_fast import inplace_csr_row_normalize_l1, inplace_csr_row_normalize_l2
 from sklearn.utils.validation import check_is_fitted
 
-from training.lexicon import _NEGATIONS, PolarityFeatures, finish, polarity_lexicon
 from training.lexicon import _TOKEN as _LEX_TOKEN
+from training.lexicon import PolarityFeatures, finish, polarity_lexicon, token_info
 
 __all__ = ["FastPipeline", "FastPolarityFeatures", "FastTfidfVectorizer", "accelerate", "char_wb_ngrams"]
 
@@ -135,7 +135,7 @@ class FastTfidfVectorizer(TfidfVectorizer):
         # M: distinct words x features (duplicate n-grams are summed by the product)
         if fixed_vocab:
             cache = self._word_cache(vocabulary)
-            rows = list(map(cache.get, batch))
+            rows: list[np.ndarray | None] = list(map(cache.get, batch))
             get = vocabulary.get
             for k, (w, ids) in enumerate(zip(batch, rows, strict=True)):
                 if ids is None:
@@ -143,7 +143,8 @@ class FastTfidfVectorizer(TfidfVectorizer):
                     rows[k] = cache[w] = np.array([i for i in found if i is not None], dtype=np.int32)
         else:
             rows = [np.array([vocabulary[g] for g in char_wb_ngrams(w, min_n, max_n)], dtype=np.int64) for w in batch]
-        return _product(word_ids, indptr, len(batch), rows, len(vocabulary), self.dtype)
+        filled = cast("list[np.ndarray]", rows)  # every row is set by now
+        return _product(word_ids, indptr, len(batch), filled, len(vocabulary), self.dtype)
 
     def _count_word(self, docs: list[str], vocabulary: Mapping[str, int], fixed_vocab: bool) -> sp.csr_array:
         """All documents' tokens in one flat list; an n-gram that would span two documents is masked out."""
@@ -232,7 +233,7 @@ def _rows_to_csr(r: np.ndarray, c: np.ndarray, n_docs: int, n_features: int, dty
     """Counts from (document, feature) pairs: duplicates summed, indices sorted."""
     idx_dtype = _index_dtype(max(len(c), n_features))
     order = np.argsort(r, kind="stable")
-    indptr = np.zeros(n_docs + 1, dtype=idx_dtype)
+    indptr: np.ndarray = np.zeros(n_docs + 1, dtype=idx_dtype)
     np.cumsum(np.bincount(r, minlength=n_docs), out=indptr[1:])
     X = _csr_class()((np.ones(len(c), dtype=dtype), c[order].astype(idx_dtype), indptr), shape=(n_docs, n_features))
     X.sum_duplicates()
@@ -309,12 +310,12 @@ def _walk(obj: Any, seen: set[int] | None = None) -> Iterable[Any]:
 
 # ---- lexicon features -------------------------------------------------------------------------
 
-_TOKEN_INFO: dict[str, tuple[float, bool]] = {}
+_TOKEN_INFO: dict[str | None, dict[str, tuple[float, bool, bool]]] = {}
 
 
 class FastPolarityFeatures(PolarityFeatures):
-    """`PolarityFeatures` with each token's lexicon weight and negation flag cached, summed per document
-    by `np.bincount` (in token order, as the original's loop adds them, so the values are identical)."""
+    """`PolarityFeatures` with each token's lexicon weight, negation cue and scope flag cached, summed per
+    document by `np.bincount` (in token order, as the original's loop adds them, so the values are identical)."""
 
     cache_size: int = 200_000
 
@@ -322,35 +323,45 @@ class FastPolarityFeatures(PolarityFeatures):
         return sp.csr_matrix(self.transform_dense(X))
 
     def transform_dense(self, X: Sequence[str]) -> np.ndarray:
-        """The features as a dense array (five columns; `transform` returns them as CSR like the original)."""
+        """The features as a dense array (`transform` returns them as CSR like the original)."""
         lexicon = polarity_lexicon()
+        mode = getattr(self, "negated", None)
         tokens = list(map(_LEX_TOKEN.findall, X))
         flat = list(chain.from_iterable(tokens))
         n = len(X)
-        if len(_TOKEN_INFO) > self.cache_size:
-            _TOKEN_INFO.clear()
-        for token in [t for t in dict.fromkeys(flat) if t not in _TOKEN_INFO]:
-            word = token[2:] if token[:2] in ("L_", "R_") else token
-            weight = lexicon.get(word)
-            if weight is None:
-                weight = lexicon.get(word.lower(), 0.0)
-            _TOKEN_INFO[token] = (float(weight), word.lower() in _NEGATIONS)
-        info = list(map(_TOKEN_INFO.__getitem__, flat))
-        weights = np.fromiter((w for w, _ in info), dtype=np.float64, count=len(flat))
-        negation = np.fromiter((g for _, g in info), dtype=np.float64, count=len(flat))
+        known = _TOKEN_INFO.setdefault(mode, {})
+        if len(known) > self.cache_size:
+            known.clear()
+        for token in [t for t in dict.fromkeys(flat) if t not in known]:
+            known[token] = token_info(token, lexicon, mode)
+        info = list(map(known.__getitem__, flat))
+        weights = np.fromiter((w for w, _, _ in info), dtype=np.float64, count=len(flat))
+        cue = np.fromiter((c for _, c, _ in info), dtype=np.float64, count=len(flat))
         doc_of = np.repeat(np.arange(n), np.fromiter(map(len, tokens), dtype=np.int64, count=n))
+        columns: list[np.ndarray] = []
+        if mode == "split":
+            negated = np.fromiter((g for _, _, g in info), dtype=bool, count=len(flat))
+            split_pos, split_neg = negated & (weights > 0), negated & ~(weights > 0)
+            columns = [
+                np.bincount(doc_of[split_pos], np.abs(weights[split_pos]), minlength=n),
+                np.bincount(doc_of[split_neg], np.abs(weights[split_neg]), minlength=n),
+            ]
+            cue = np.where(negated, 0.0, cue)
+            weights = np.where(negated, 0.0, weights)
         pos, neg = weights > 0, weights < 0
+        strong = np.abs(weights) >= getattr(self, "count_min", 0.0)
         out = np.column_stack(
             [
                 np.bincount(doc_of[pos], weights[pos], minlength=n),
                 np.bincount(doc_of[neg], -weights[neg], minlength=n),
-                np.bincount(doc_of[pos], minlength=n),
-                np.bincount(doc_of[neg], minlength=n),
-                np.bincount(doc_of, negation, minlength=n),
+                np.bincount(doc_of[pos & strong], minlength=n),
+                np.bincount(doc_of[neg & strong], minlength=n),
+                np.bincount(doc_of, cue, minlength=n),
+                *(columns or [np.zeros(n), np.zeros(n)]),
             ]
         ).astype(np.float64)
         n_tokens = np.fromiter(map(len, tokens), dtype=np.float64, count=n)
-        return finish(out, n_tokens, getattr(self, "rate", False))
+        return finish(out, n_tokens, getattr(self, "rate", False))[:, self.columns()]
 
 
 # ---- pipeline -----------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """The Haltung model: one fitted pipeline per head, with a small API for the service.
 
 `predict` gives labels and probabilities, `explain` the exact per-feature contributions of the
-linear decision. Bundles are saved and loaded by the model repository (`training.repository`).
+linear decision (with the words each came from). Bundles are saved and loaded by the model repository
+(`training.repository`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 import numpy as np
 from sklearn.pipeline import Pipeline
 
+from training.explain import feature_words
 from training.features import Row
 from training.manifest import Manifest
 
@@ -27,11 +29,18 @@ class HeadPrediction:
 
 @dataclass(frozen=True, slots=True)
 class Contribution:
-    """One feature's push toward the predicted label: feature value × coefficient."""
+    """One feature's push toward the predicted label: feature value × coefficient, and the words it came
+    from (a char n-gram's word, a lexicon feature's lexicon words)."""
 
     feature: str
     view: str
     weight: float
+    words: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        words = ", ".join(f'"{w}"' for w in self.words) or self.feature
+        kind = "lexicon" if self.view.startswith("lexicon") else self.view
+        return f"{kind}: {words} {self.weight:+.2f}"
 
 
 @dataclass
@@ -72,29 +81,46 @@ class HaltungModel:
         head: str,
         texts: Sequence[str],
         targets: Sequence[str | None] | None = None,
-        k: int = 5,
+        k: int | None = 5,
         spans: Spans = None,
     ) -> list[list[Contribution]]:
-        """The top-k features that pushed each text toward its predicted label (exact for LR)."""
+        """The top-k features that pushed each text toward its predicted label (exact for LR), with their words.
+
+        `k=None` gives every feature of the text, also those pushing away from the label: their weights
+        plus `intercept(head, label)` sum to the label's decision value.
+        """
         pipeline = self._head(head)
-        features = pipeline[:-1].transform(_rows(texts, targets, spans)).tocsr()
+        views = pipeline[0].transform(_rows(texts, targets, spans))
+        tfidf = pipeline[1]
+        features = tfidf.transform(views).tocsr()
         clf = pipeline[-1]
         predicted = clf.predict(features)
         names = self._feature_names(head)
+        sources = {name: (trans, column) for name, trans, column in tfidf.transformers_}
         out = []
         for i, label in enumerate(predicted):
             coef = _class_coef(clf, label)
             row = features.getrow(i)
             weights = row.data * coef[row.indices]
-            order = np.argsort(-weights)[:k]
-            out.append(
-                [
-                    Contribution(*names[row.indices[j]].split("__", 1)[::-1], float(weights[j]))
-                    for j in order
-                    if weights[j] > 0
-                ]
-            )
+            order: Sequence[int] | np.ndarray = np.argsort(-weights, kind="stable")
+            if k is not None:
+                order = [j for j in order[:k] if weights[j] > 0]
+            explained = []
+            for j in order:
+                view, feature = names[row.indices[j]].split("__", 1)
+                trans, column = sources[view]
+                words = feature_words(view, feature, str(views[i, column]), trans)
+                explained.append(Contribution(feature, view, float(weights[j]), words))
+            out.append(explained)
         return out
+
+    def intercept(self, head: str, label: str) -> float:
+        """The intercept of `label`'s decision value (what `explain(k=None)` adds up to, less the features)."""
+        clf = self._head(head)[-1]
+        classes = list(clf.classes_)
+        if clf.coef_.shape[0] == 1:
+            return float(clf.intercept_[0] if label == classes[1] else -clf.intercept_[0])
+        return float(clf.intercept_[classes.index(label)])
 
     def _feature_names(self, head: str) -> np.ndarray:
         cache = self.__dict__.setdefault("_names", {})

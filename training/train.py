@@ -50,7 +50,8 @@ def split_holdout(examples: Sequence[Example], fraction: float, seed: int) -> tu
     """Deterministic held-out slice by a hash of the row's text and target: stable as data grows."""
     if not 0 <= fraction < 1:
         raise TrainingError(f"holdout fraction must be in [0, 1), got {fraction}")
-    train, held = [], []
+    train: list[Example] = []
+    held: list[Example] = []
     for e in examples:
         key = hashlib.sha256(f"{seed}\0{e.text}\0{e.target or ''}".encode()).digest()
         (held if int.from_bytes(key[:4], "big") / 2**32 < fraction else train).append(e)

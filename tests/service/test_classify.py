@@ -372,6 +372,8 @@ async def test_explain_on_every_decision_of_an_article(client: httpx.AsyncClient
             explained += 1
             assert len(decision["explanation"]) <= 2
             assert all(f["weight"] > 0 and f["feature"] and f["view"] for f in decision["explanation"])
+            # each feature names the words of this sentence it came from (n-gram, char n-gram's word, lexicon words)
+            assert all(f["words"] and all(w in s["text"] for w in f["words"]) for f in decision["explanation"])
     assert explained > len(answer["documents"][0]["sentences"])  # the stance decisions too
 
 

@@ -24,24 +24,24 @@ from training.check import check_model, format_table
 from training.train import train_and_save
 
 SLACK = 0.04  # below the measured rate: room for the jitter of a retrain, never for a real regression
-# (capability, head): lowest acceptable pass rate. Measured on model 20261128T083647Z-7b375911 (starter
-# corpus of 2,007 rows, seed 0), rates in the comments.
+# (capability, head): lowest acceptable pass rate. Measured on model 20261128T101012Z-c749d307 (starter
+# corpus of 11,134 rows, seed 0, negation scope and calibration), rates in the comments.
 FLOORS: dict[tuple[str, str], float] = {
-    ("negation", "stance"): 0.46,  # 50.7%
-    ("negation", "sentiment"): 0.49,  # 53.1%
-    ("contrast", "stance"): 0.25,  # 29.8%
-    ("contrast", "sentiment"): 0.72,  # 76.2%
-    ("target_swap", "stance"): 0.46,  # 50.0%
+    ("negation", "stance"): 0.65,  # 69.6%
+    ("negation", "sentiment"): 0.83,  # 87.8%
+    ("contrast", "stance"): 0.59,  # 63.2%
+    ("contrast", "sentiment"): 0.76,  # 81.0%
+    ("target_swap", "stance"): 0.56,  # 60.6%
     ("unmentioned", "stance"): 0.94,  # 98.0%
-    ("alias_derived", "stance"): 0.91,  # 95.2%
-    ("inflection", "stance"): 0.83,  # 87.1%
-    ("reported_speech", "stance"): 0.80,  # 84.5%
-    ("neutral_reporting", "stance"): 0.46,  # 50.0%
-    ("neutral_reporting", "sentiment"): 0.91,  # 95.8%
-    ("intensifiers", "stance"): 0.61,  # 65.4%
-    ("intensifiers", "sentiment"): 0.81,  # 85.7%
+    ("alias_derived", "stance"): 0.96,  # 100.0%
+    ("inflection", "stance"): 0.86,  # 90.0%
+    ("reported_speech", "stance"): 0.64,  # 69.0%
+    ("neutral_reporting", "stance"): 0.96,  # 100.0%
+    ("neutral_reporting", "sentiment"): 0.93,  # 97.9%
+    ("intensifiers", "stance"): 0.53,  # 57.7%
+    ("intensifiers", "sentiment"): 0.71,  # 75.0%
     ("irrelevant_changes", "stance"): 0.85,  # 89.7%
-    ("irrelevant_changes", "sentiment"): 0.81,  # 85.0%
+    ("irrelevant_changes", "sentiment"): 0.91,  # 95.0%
 }
 
 

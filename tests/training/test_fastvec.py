@@ -16,6 +16,7 @@ from training.data import Example
 from training.fastvec import FastPipeline, FastPolarityFeatures, FastTfidfVectorizer, accelerate, char_wb_ngrams
 from training.lexicon import PolarityFeatures
 from training.model import HaltungModel
+from training.negation import mark_negation
 
 from .conftest import SavedModel
 
@@ -122,10 +123,22 @@ def test_sklearn_conventions_and_fallbacks(starter_texts: list[str]) -> None:
         )
 
 
-def test_polarity_features_identical(starter_texts: list[str]) -> None:
+LEXICON_CONFIGS = [
+    {},
+    {"negated": "flip"},
+    {"negated": "split"},
+    {"negated": "flip", "counts": False},
+    {"negated": "flip", "count_min": 0.05},
+]
+
+
+@pytest.mark.parametrize("config", LEXICON_CONFIGS, ids=str)
+def test_polarity_features_identical(starter_texts: list[str], config: dict[str, object]) -> None:
     texts = starter_texts[:400] + EDGE_CASES + ["L_nicht R_gut R_schlecht", "Kein Erfolg, niemals gut"]
-    plain, fast = PolarityFeatures().fit(texts), FastPolarityFeatures().fit(texts)
+    texts += [mark_negation(t) for t in texts]
+    plain, fast = PolarityFeatures(**config).fit(texts), FastPolarityFeatures(**config).fit(texts)
     expected = plain.transform(texts).toarray()
+    assert expected.shape[1] == len(plain.get_feature_names_out())
     assert np.array_equal(expected, fast.transform(texts).toarray())
     assert np.array_equal(expected, fast.transform_dense(texts))
     assert np.array_equal(plain.transform(texts[:1]).toarray(), fast.transform(texts[:1]).toarray())

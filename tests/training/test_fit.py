@@ -156,3 +156,21 @@ def test_fingerprint_ignores_order_and_counts_by_source() -> None:
     assert fp["rows"] == 3
     assert fp["by_source"] == {"unknown": {"sentiment": 0, "stance": 1}, "x": {"sentiment": 2, "stance": 1}}
     assert fingerprint([*rows[:2], replace(rows[2], stance="favor")])["sha256"] != fp["sha256"]
+
+
+def test_nb_weighting_and_source_weights_give_one_plain_lr(fit_data: list[Example]) -> None:
+    """NB-scaled features are folded back into the coefficients: the model scores raw features as before."""
+    from training.fastvec import accelerate
+    from training.fit import nb_ratios
+
+    mixed = [replace(e, source="a" if i % 4 else "b") for i, e in enumerate(fit_data)]
+    model = fit_model(mixed, seed=0, space=replace(SMALL_SPACE, nb_weighting=True, source_weights=True))
+    texts = [e.text for e in fit_data[:20]]
+    for head in ("sentiment", "stance"):
+        targets = [e.target for e in fit_data[:20]] if head == "stance" else None
+        plain = accelerate(model, fast=False)  # sklearn's own Pipeline/LR path on the same fitted state
+        np.testing.assert_allclose(model.predict_proba(head, texts, targets), plain.predict_proba(head, texts, targets))
+    rows, y = head_rows(fit_data, "sentiment")
+    features = model.heads["sentiment"][:-1].transform(rows)
+    ratios = nb_ratios(features, y)
+    assert ratios.shape == (features.shape[1],) and (ratios >= 0).all() and ratios.max() > 0

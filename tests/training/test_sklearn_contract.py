@@ -21,14 +21,14 @@ from sklearn.utils import estimator_checks as checks
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from training.fastvec import FastPolarityFeatures, FastTfidfVectorizer
-from training.features import CONTEXT, TEXT, TargetViews, build_pipeline
+from training.features import CONTEXT, TEXT, QuestionFlag, TargetViews, build_pipeline
 from training.lexicon import PolarityFeatures
 
 PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
 
 
 def own_estimators() -> list[BaseEstimator]:
-    return [TargetViews(), PolarityFeatures(), FastPolarityFeatures(), FastTfidfVectorizer()]
+    return [TargetViews(), QuestionFlag(), PolarityFeatures(), FastPolarityFeatures(), FastTfidfVectorizer()]
 
 
 def test_installed_scikit_learn_is_in_the_pinned_range() -> None:
@@ -86,7 +86,9 @@ def test_parameters_are_default_constructible(estimator: BaseEstimator) -> None:
     checks.check_parameters_default_constructible(type(estimator).__name__, estimator)
 
 
-@pytest.mark.parametrize("estimator", [TargetViews(), PolarityFeatures()], ids=lambda e: type(e).__name__)
+@pytest.mark.parametrize(
+    "estimator", [TargetViews(), QuestionFlag(), PolarityFeatures()], ids=lambda e: type(e).__name__
+)
 def test_text_transformers_declare_text_input(estimator: BaseEstimator) -> None:
     """So that scikit-learn's checks do not feed them numbers (and tools know what they take)."""
     tags = estimator.__sklearn_tags__()
