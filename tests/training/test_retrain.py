@@ -112,7 +112,8 @@ def test_force_promotes_a_candidate_the_gate_rejects(base: Base, models: Path, t
 def test_a_rollback_during_the_retrain_is_never_overwritten(base: Base, models: Path, tmp_path: Path) -> None:
     """Compare-and-swap: `current` moved after the candidate was compared with the baseline, so it stays."""
     repository = DirectoryRepository(models)
-    result = retrain(repository, read_labels(write_labels(tmp_path / "l.jsonl", correction_labels())), space=FAST_SPACE)
+    labels = read_labels(write_labels(tmp_path / "l.jsonl", correction_labels()))
+    result = retrain(repository, labels, space=FAST_SPACE, force=True)  # it would be promoted, gate or not
     assert result.should_promote and result.baseline_version == base.version
     shutil.copytree(models / base.version, models / "other")
     manifest = json.loads((models / "other" / "manifest.json").read_text(encoding="utf-8"))
