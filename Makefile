@@ -32,10 +32,13 @@ run: $(VENV)/.installed $(MODELS)/current
 
 test: $(VENV)/.installed
 	$(VENV)/bin/ruff check service training tests bench
+	$(VENV)/bin/mypy
 	$(PY) -m pytest
 
+# ruff and the type checker (mypy, strict on training/ and service/; settings in pyproject.toml)
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check service training tests bench
+	$(VENV)/bin/mypy
 
 container-test:
 	bash scripts/container-test.sh

@@ -23,8 +23,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from perf_http import ARTICLE, haltung_server
-from perf_inprocess import OUT, RESULTS, ensure_model, machine_description, run_command, write_section
+from common import ARTICLE, OUT, RESULTS, ensure_model, haltung_server, machine_description, run_command, write_section
 
 
 def group_memory(pgid: int) -> list[dict[str, Any]]:

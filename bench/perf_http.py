@@ -30,23 +30,33 @@ import argparse
 import json
 import os
 import re
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from perf_inprocess import OUT, PY, RESULTS, ROOT, ensure_model, machine_description, read_articles, run_command
-
-ARTICLE = ROOT / "examples" / "kim_putin_waffendeal.txt"
+from common import (
+    ARTICLE,
+    OUT,
+    PY,
+    RESULTS,
+    ROOT,
+    ensure_model,
+    free_port,
+    group_cpu_seconds,
+    haltung_server,
+    machine_description,
+    read_articles,
+    run_command,
+    server,
+    write_section,
+)
 
 LUA = r"""
 -- POST bodies, one per line of BODIES_FILE, used in turn
@@ -60,75 +70,6 @@ request = function()
   return wrk.format(nil, nil, nil, bodies[i])
 end
 """
-
-
-def group_cpu_seconds(pgid: int) -> float:
-    """User + system CPU seconds of every live process in a process group (the server and its workers)."""
-    total = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid:  # fields[0] is the state: pgrp is the 5th field of the whole line
-            total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode} before it was ready ({url})")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.5)
-    raise TimeoutError(f"{url} not ready after {timeout}s")
-
-
-@contextmanager
-def server(command: Sequence[str], env: dict[str, str], cwd: Path, ready_url: str, log: Path) -> Iterator[int]:
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            command, env={**os.environ, **env}, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        try:
-            wait_ready(ready_url, proc)
-            yield proc.pid
-        finally:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-
-
-def haltung_server(
-    workers: int, models_dir: Path, tmp: Path, extras: Path | None = None
-) -> tuple[Any, str, dict[str, str]]:
-    port = free_port()
-    env = {
-        **({"PYTHONPATH": str(extras)} if extras else {}),
-        "HALTUNG_MODELS_DIR": str(models_dir),
-        "HALTUNG_DATA_DIR": str(tmp / f"data-{workers}"),
-        "HALTUNG_PORT": str(port),
-        "HALTUNG_WORKERS": str(workers),
-    }
-    base = f"http://127.0.0.1:{port}"
-    log = OUT / f"http-haltung-{workers}{'-extras' if extras else ''}.log"
-    ctx = server([str(PY), "-m", "service"], env, ROOT, f"{base}/v1/health/ready", log)
-    return ctx, base, {"one": f"{base}/v1/classify", "article": f"{base}/v1/classify"}
 
 
 def mlserver_server(python: Path, bundle: Path, classes: str, tmp: Path) -> tuple[Any, str, dict[str, str]]:
@@ -470,16 +411,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         (OUT / "perf_retrain.json").write_text(json.dumps(data, indent=2) + "\n")
         text = retrain_report(data, run_command(), machine, args.duration)
         print(text)
-        from perf_inprocess import write_section
-
         write_section("Performance: latency during a retrain", text, args.out)
         return 0
     data = {"date": datetime.now().isoformat(timespec="minutes"), "results": measure(args)}
     (OUT / "perf_http.json").write_text(json.dumps(data, indent=2) + "\n")
     text = report(data, run_command(), machine, args.duration)
     print(text)
-    from perf_inprocess import write_section
-
     write_section("Performance: HTTP", text, args.out)
     return 0
 

@@ -13,17 +13,12 @@ rates are computed from the process's CPU time (wall time is shown too: this mac
 wall time includes waiting for the CPU). Results replace the "## Performance: in-process" section of
 bench/RESULTS.md (other sections are kept); raw figures go to bench/out/perf_inprocess.json.
 
-Also holds the helpers the other perf scripts import (machine description, RESULTS.md sections, model).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
-import re
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -33,81 +28,10 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-import numpy as np  # noqa: E402
-import sklearn  # noqa: E402
-from threadpoolctl import threadpool_info, threadpool_limits  # noqa: E402
-
-SHARED = ROOT.parent / "shared" / "data"
-OUT = ROOT / "bench" / "out"
-RESULTS = ROOT / "bench" / "RESULTS.md"
-ARTICLES = SHARED / "news_articles" / "10kgnad.jsonl"
-PY = ROOT / ".venv" / "bin" / "python"
-
-
-# ---- helpers shared by the perf scripts ------------------------------------------------------------
-
-
-def machine_description() -> str:
-    """nproc, CPU model, memory, Python/library versions, BLAS and OPENBLAS env, current load."""
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem = ""
-    try:
-        kb = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1))  # type: ignore[union-attr]
-        mem = f"{kb / 2**20:.0f} GiB RAM"
-    except (OSError, AttributeError):
-        pass
-    blas = ", ".join(f"{i.get('internal_api')} {i.get('version')} ({i.get('architecture')})" for i in threadpool_info())
-    env = " ".join(f"{k}={os.environ[k]}" for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") if k in os.environ)
-    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
-    return (
-        f"{os.cpu_count()} cores ({cpu}), {mem}; Linux {platform.release()}; Python {platform.python_version()}, "
-        f"scikit-learn {sklearn.__version__}, numpy {np.__version__}; BLAS: {blas or 'none loaded'}; "
-        f"env: {env or 'no OPENBLAS_* set'}; load average at start {load} (the machine is shared with other "
-        "developers' jobs)"
-    )
-
-
-def write_section(title: str, body: str, path: Path = RESULTS) -> None:
-    """Replace (or append) the `## title` section of RESULTS.md, keeping every other section."""
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
-    section = f"## {title}\n\n{body.strip()}\n"
-    pattern = re.compile(rf"^## {re.escape(title)}\n.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section + "\n", text).rstrip() + "\n"
-    else:
-        text = text.rstrip() + "\n\n" + section
-    path.write_text(text, encoding="utf-8")
-
-
-def ensure_model(models_dir: Path = OUT / "perf-models") -> Path:
-    """The starter-corpus model, trained once with the CLI; returns its bundle directory."""
-    from training.bundle import bundle_dir, current_version
-
-    if current_version(models_dir) is None:
-        command = ["-m", "training", "train", "--data", "starter", "--dev-fraction", "0.2", "--out", str(models_dir)]
-        subprocess.run([str(PY), *command], cwd=ROOT, check=True)
-    version = current_version(models_dir)
-    assert version is not None
-    return bundle_dir(models_dir, version)
-
-
-def read_articles(limit: int | None = None) -> list[str]:
-    with ARTICLES.open(encoding="utf-8") as f:
-        return [json.loads(line)["text"] for _, line in zip(range(limit or 10**9), f, strict=False)]
-
-
-def run_command() -> str:
-    return "python " + " ".join([os.path.relpath(sys.argv[0], ROOT), *sys.argv[1:]])
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import numpy as np
+from common import OUT, RESULTS, SHARED, ensure_model, machine_description, read_articles, run_command, write_section
+from threadpoolctl import threadpool_limits
 
 
 @contextmanager
@@ -142,8 +66,8 @@ def timed(fn: Callable[[], Any], repeat: int = 1) -> tuple[float, float]:
 
 def throughput(model_dir: Path, n_one: int) -> dict[str, Any]:
     from service.segmentation import Segmenter
+    from training import load_bundle
     from training.fastvec import accelerate
-    from training.model import HaltungModel
 
     articles = read_articles()
     segmenter = Segmenter()
@@ -159,7 +83,7 @@ def throughput(model_dir: Path, n_one: int) -> dict[str, Any]:
         "sentences": len(texts),
         "segmentation": {"cpu_s": cpu, "wall_s": wall, "sentences_per_s": len(texts) / cpu},
     }
-    loaded = HaltungModel.load(model_dir)
+    loaded = load_bundle(model_dir)
     variants = {"sklearn": accelerate(loaded, fast=False), "fast": accelerate(loaded, fast=True)}
     target = "Regierung"
     one = texts[:: max(1, len(texts) // n_one)][:n_one]
@@ -178,6 +102,7 @@ def throughput(model_dir: Path, n_one: int) -> dict[str, Any]:
 
 def _measure(model: Any, texts: list[str], split: list[Any], one: list[str], target: str, segmenter: Any) -> dict:
     from service.scoring import Document, score
+    from training.targets import Target
 
     res: dict[str, Any] = {}
     for head in ("sentiment", "stance"):
@@ -195,10 +120,11 @@ def _measure(model: Any, texts: list[str], split: list[Any], one: list[str], tar
         res[f"one_{head}"] = {"cpu_s": cpu, "wall_s": wall, "per_s": len(one) / cpu}
     # the service's scoring function: both heads, one target, response dicts and summaries
     docs = [Document(None, doc) for doc in split]
-    cpu, wall = timed(lambda: [score(model, [d], [target], 0) for d in docs])
+    targets_ = [Target(target)]  # the service scores Target objects (a name, aliases)
+    cpu, wall = timed(lambda: [score(model, [d], targets_, 0) for d in docs])
     res["service_score_articles"] = {"cpu_s": cpu, "wall_s": wall, "per_s": len(texts) / cpu}
     single = [Document(None, segmenter.from_sentences([s])) for s in one]
-    cpu, wall = timed(lambda: [score(model, [d], [target], 0) for d in single], repeat=2)
+    cpu, wall = timed(lambda: [score(model, [d], targets_, 0) for d in single], repeat=2)
     res["service_score_one"] = {"cpu_s": cpu, "wall_s": wall, "per_s": len(single) / cpu}
     return res
 

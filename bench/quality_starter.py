@@ -39,6 +39,7 @@ from quality import (
 from scipy.special import softmax
 from threadpoolctl import threadpool_limits
 
+from training import DirectoryRepository, load_bundle
 from training.calibration import expected_calibration_error
 from training.data import STARTER, Example, read_examples
 from training.evaluate import scores
@@ -109,7 +110,7 @@ def run(
     variants: dict[str, HaltungModel] = {}
     seconds: dict[str, float] = {}
     if bundle:  # a default model trained before (by --save on the same corpus): scored, not retrained
-        variants["default"] = HaltungModel.load(bundle)
+        variants["default"] = load_bundle(bundle)
         log(f"default: loaded {bundle}")
     for name, override in [] if bundle else [("default", {}), *ablations]:
         space = dataclasses.replace(DEFAULT_SPACE, **override)
@@ -118,7 +119,9 @@ def run(
         seconds[name] = round(time.perf_counter() - start, 1)
         log(f"{name}: trained in {seconds[name]}s")
     if save and not bundle:
-        version = variants["default"].save(save, {"data": {"train": ["starter", *map(str, extra)], "seed": SEED}})
+        repository = DirectoryRepository(save)  # saved and made current, as `python -m training train` does
+        version = repository.save(variants["default"], {"data": {"train": ["starter", *map(str, extra)], "seed": SEED}})
+        repository.activate(version, by="bench/quality_starter.py", verify=False)
         log(f"saved the default variant as {save / version}")
     baselines = {}
     for head in variants["default"].heads:

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from perf_inprocess import (
+from common import (
     OUT,
     PY,
     RESULTS,
@@ -96,9 +96,9 @@ def scoring(lengths: Sequence[int]) -> list[dict[str, Any]]:
 
     from service.scoring import Document, score
     from service.segmentation import Segmenter
-    from training.model import HaltungModel
+    from training import load_bundle
 
-    model = HaltungModel.load(ensure_model())
+    model = load_bundle(ensure_model())
     segmenter = Segmenter()
     articles = read_articles(400)
     pool = [s.text for doc in segmenter.split_many(articles) for s in doc]

@@ -21,8 +21,7 @@ sys.path.insert(0, str(REPO))
 
 from service.scoring import score, segment  # noqa: E402
 from service.segmentation import Segmenter  # noqa: E402
-from training.bundle import bundle_dir, current_version, load_bundle  # noqa: E402
-from training.targets import Target  # noqa: E402
+from training import DirectoryRepository, Target  # noqa: E402
 
 ARTICLE = REPO / "examples" / "kim_putin_waffendeal.txt"
 TARGETS = [
@@ -84,10 +83,11 @@ def main() -> int:
     parser.add_argument("--models-dir", type=Path, default=REPO / "models")
     parser.add_argument("--model", default="current", help="a version in --models-dir, or 'current'")
     args = parser.parse_args()
-    version = current_version(args.models_dir) if args.model == "current" else args.model
+    repository = DirectoryRepository(args.models_dir)
+    version = repository.current() if args.model == "current" else args.model
     if version is None:
         parser.error(f"no current model in {args.models_dir}: run `python -m training train --data starter`")
-    model = load_bundle(bundle_dir(args.models_dir, version))
+    model = repository.load(version)
     docs = segment(Segmenter(), text=request_body()["text"], max_sentences=10_000)
     print(abridged(score(model, docs, TARGETS, explain=0)))
     return 0

@@ -22,6 +22,7 @@ from service.retrainer import open_retraining
 from service.routes import classify, jobs, labels, meta, models
 from service.segmentation import Segmenter
 from service.settings import Settings
+from training import DirectoryRepository
 
 log = logging.getLogger("haltung")
 
@@ -40,8 +41,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        store = ModelStore(settings.models_dir, on_swap=metrics.served_version)
-        store.seed_from(settings.seed_models_dir)
+        repository = DirectoryRepository(settings.models_dir)
+        if settings.seed_models_dir is not None:
+            seeded = repository.copy_from(DirectoryRepository(settings.seed_models_dir))
+            if seeded:
+                log.info("seeded models from %s, current %s", settings.seed_models_dir, seeded)
+        store = ModelStore(repository, on_swap=metrics.served_version)
         await asyncio.to_thread(store.refresh)
         if store.model is None:
             log.warning("starting without a model: %s", store.error)

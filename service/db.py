@@ -1,5 +1,10 @@
 """The SQLite file under HALTUNG_DATA_DIR that holds labels and retrain jobs, shared by all workers.
 
+Its schema is versioned with `PRAGMA user_version`: `MIGRATIONS[i]` takes a file from version i to
+i + 1, all missing steps run in one transaction when a store opens it, so a file written by an older
+Haltung opens (and is upgraded) and a file from a newer one is refused instead of misread. Version 1
+is the schema before versioning (its tables already exist in such files, hence IF NOT EXISTS).
+
 WAL lets readers run beside a writer; `synchronous=FULL` syncs every commit, so a label the API
 acknowledged survives `kill -9` and power loss; `busy_timeout` makes worker processes wait for each
 other's write lock instead of failing. Writes start with BEGIN IMMEDIATE: the write lock is taken up
@@ -17,11 +22,51 @@ from pathlib import Path
 DB_FILE = "labels.sqlite3"
 BUSY_TIMEOUT_S = 30.0
 
+JOB_STATUSES = ("queued", "running", "succeeded", "rejected", "failed")
+MIGRATIONS: tuple[str, ...] = (
+    # 1: labels keyed by (text, target) (target '' stands for "no target": NULLs never collide in UNIQUE),
+    #    retrain jobs
+    f"""
+    CREATE TABLE IF NOT EXISTS labels (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        text TEXT NOT NULL,
+        target TEXT NOT NULL DEFAULT '',
+        stance TEXT,
+        sentiment TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        UNIQUE (text, target)
+    );
+    CREATE TABLE IF NOT EXISTS jobs (
+        id TEXT PRIMARY KEY,
+        status TEXT NOT NULL CHECK (status IN ({", ".join(repr(s) for s in JOB_STATUSES)})),
+        force INTEGER NOT NULL,
+        created_at REAL NOT NULL,
+        started_at REAL,
+        finished_at REAL,
+        heartbeat_at REAL,
+        pid INTEGER,
+        exit_code INTEGER,
+        result TEXT,
+        error TEXT
+    );
+    CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status)
+    """,
+    # 2: a retrain job records its own progress lines (no log file beside the database any more)
+    "ALTER TABLE jobs ADD COLUMN log TEXT",
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class SchemaTooNew(RuntimeError):
+    """The file was written by a newer Haltung: refuse rather than misread it."""
+
 
 class Database:
     """One connection per store and process; a lock serialises its use by the threadpool's threads."""
 
-    def __init__(self, path: Path, schema: str = "") -> None:
+    def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
@@ -30,10 +75,20 @@ class Database:
         self._conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
         self._conn.execute("PRAGMA journal_mode = WAL")
         self._conn.execute("PRAGMA synchronous = FULL")
-        if schema:
-            with self.write() as conn:
-                for statement in _statements(schema):
+        self._migrate()
+
+    def _migrate(self) -> None:
+        with self.write() as conn:
+            version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+            if version > SCHEMA_VERSION:
+                raise SchemaTooNew(
+                    f"{self.path} has schema version {version}; this Haltung knows up to {SCHEMA_VERSION}: upgrade it"
+                )
+            for migration in MIGRATIONS[version:]:
+                for statement in _statements(migration):
                     conn.execute(statement)
+            if version < SCHEMA_VERSION:
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:

@@ -6,7 +6,7 @@ All are `async def`: each is a cheap lookup, and a sync dependency would cost a 
 from __future__ import annotations
 
 import hmac
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -19,30 +19,39 @@ from service.model_store import ModelStore
 from service.retrainer import Retrainer
 from service.segmentation import Segmenter
 from service.settings import Settings
-from training.model import HaltungModel
+from training import HaltungModel
+
+T = TypeVar("T")
+
+
+def _state(request: Request, name: str, kind: type[T]) -> T:
+    """`app.state.<name>`, checked to be what lifespan put there (app.state itself is untyped)."""
+    value = getattr(request.app.state, name)
+    assert isinstance(value, kind), f"app.state.{name} is {type(value).__name__}, not {kind.__name__}"
+    return value
 
 
 async def get_settings(request: Request) -> Settings:
-    return request.app.state.settings
+    return _state(request, "settings", Settings)
 
 
 async def get_store(request: Request) -> ModelStore:
-    return request.app.state.store
+    return _state(request, "store", ModelStore)
 
 
 async def get_segmenter(request: Request) -> Segmenter:
-    return request.app.state.segmenter
+    return _state(request, "segmenter", Segmenter)
 
 
 async def get_metrics(request: Request) -> Metrics:
-    return request.app.state.metrics
+    return _state(request, "metrics", Metrics)
 
 
 async def get_model(store: Annotated[ModelStore, Depends(get_store)]) -> HaltungModel:
     """The model to use for this whole request (a swap during the request does not affect it)."""
     model = store.model
     if model is None:
-        raise ApiError(503, "no_model", store.error or "no model loaded yet", {"models_dir": str(store.models_dir)})
+        raise ApiError(503, "no_model", store.error or "no model loaded yet", {"models_dir": str(store.repository)})
     return model
 
 
@@ -84,15 +93,15 @@ WriteAccess = Depends(require_api_key)
 
 
 async def get_labels(request: Request) -> LabelStore:
-    return request.app.state.labels
+    return _state(request, "labels", LabelStore)
 
 
 async def get_jobs(request: Request) -> JobStore:
-    return request.app.state.jobs
+    return _state(request, "jobs", JobStore)
 
 
 async def get_retrainer(request: Request) -> Retrainer:
-    return request.app.state.retrainer
+    return _state(request, "retrainer", Retrainer)
 
 
 LabelsDep = Annotated[LabelStore, Depends(get_labels)]

@@ -1,4 +1,9 @@
-"""One error shape for every failure: `{"error": {"code", "message", "details"}}`."""
+"""One error shape for every failure: `{"error": {"code", "message", "details"}}`, and one table of statuses.
+
+Domain failures are `training.HaltungError`s (the library's, and the service's own below); `STATUS`
+says once which HTTP status and code each class answers with, and one registered handler applies it,
+so routes raise and never translate. The most specific class in the table wins.
+"""
 
 from __future__ import annotations
 
@@ -10,17 +15,97 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from training import (
+    LABEL_RULE,
+    ActivationConflict,
+    BundleError,
+    DataError,
+    HaltungError,
+    InvalidVersion,
+    NoCurrentModel,
+    TrainingError,
+    VersionNotFound,
+)
+
 log = logging.getLogger("haltung")
 
 
-class ApiError(Exception):
-    """An expected failure with its HTTP status, machine-readable code and human message."""
+class ApiError(HaltungError):
+    """A failure that only exists over HTTP (authentication, readiness ...), with its status and code."""
 
     def __init__(
         self, status: int, code: str, message: str, details: Any = None, headers: dict[str, str] | None = None
     ) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message, self.details, self.headers = status, code, message, details, headers
+        super().__init__(message, details)
+        self.status, self.code, self.headers = status, code, headers
+
+
+# --- the service's own domain failures ------------------------------------------------------------------------
+
+
+class RetrainRunning(HaltungError):
+    def __init__(self, job_id: str) -> None:
+        super().__init__(f"retrain job {job_id} is still queued or running", {"job_id": job_id})
+        self.job_id = job_id
+
+
+class NoLabels(HaltungError):
+    """A retrain needs stored labels."""
+
+
+class LabelsRejected(HaltungError):
+    """The batch was not stored; `errors` lists `{"row": i, "errors": [...]}` per bad row."""
+
+    def __init__(self, errors: list[dict[str, Any]]) -> None:
+        super().__init__(f"{len(errors)} row(s) are invalid; nothing was stored.", errors)
+        self.errors = errors
+
+
+class InvalidCursor(HaltungError):
+    pass
+
+
+class TooManySentences(HaltungError):
+    def __init__(self, count: int, limit: int) -> None:
+        message = f"{count} sentences exceed the limit of {limit} per request (HALTUNG_MAX_SENTENCES)"
+        super().__init__(message, {"count": count, "limit": limit})
+        self.count, self.limit = count, limit
+
+
+# --- the one table: domain failure → HTTP status and error code ------------------------------------------------
+
+STATUS: dict[type[HaltungError], tuple[int, str]] = {
+    InvalidVersion: (422, "invalid_version"),
+    VersionNotFound: (404, "version_not_found"),
+    BundleError: (409, "model_refused"),  # tampered, other library versions: nothing changed
+    ActivationConflict: (409, "activation_conflict"),
+    NoCurrentModel: (409, "no_model"),
+    DataError: (422, "invalid_data"),
+    TrainingError: (422, "training_error"),
+    RetrainRunning: (409, "retrain_running"),
+    NoLabels: (409, "no_labels"),
+    LabelsRejected: (422, "invalid_labels"),
+    InvalidCursor: (400, "invalid_cursor"),
+    TooManySentences: (413, "too_many_sentences"),
+}
+
+
+def rows_of(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rule errors at body.labels[i] as the label store reports them: `{"row": i, "errors": [...]}`."""
+    rows: dict[int, list[str]] = {}
+    for e in errors:
+        rows.setdefault(int(e["loc"][2]), []).append(str(e["message"]))
+    return [{"row": i, "errors": messages} for i, messages in sorted(rows.items())]
+
+
+def status_of(exc: HaltungError) -> tuple[int, str]:
+    """The status and code of the most specific class in `STATUS` (ApiError carries its own)."""
+    if isinstance(exc, ApiError):
+        return exc.status, exc.code
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 500, "internal_error"
 
 
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
@@ -46,15 +131,23 @@ _HTTP_CODES = {
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(ApiError)
-    async def api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return error_response(exc.status, exc.code, exc.message, exc.details, headers=exc.headers)
+    @app.exception_handler(HaltungError)
+    async def domain_error(_: Request, exc: HaltungError) -> JSONResponse:
+        status, code = status_of(exc)
+        if status == 500:
+            log.error("unmapped domain error %s: %s", type(exc).__name__, exc)
+            return error_response(500, "internal_error", "An unexpected error occurred; it has been logged.")
+        return error_response(status, code, exc.message, exc.details, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [{"loc": list(e.get("loc", ())), "type": e.get("type"), "message": e.get("msg")} for e in exc.errors()]
         if any(e["type"] == "json_invalid" for e in errors):
             return error_response(400, "malformed_json", "The request body is not valid JSON.", errors)
+        if errors and all(e["type"] == LABEL_RULE and e["loc"][:2] == ["body", "labels"] for e in errors):
+            # Well-formed labels that break a labelling rule (empty text, unknown label, no label): per row.
+            rejected = LabelsRejected(rows_of(errors))
+            return error_response(422, "invalid_labels", rejected.message, rejected.details)
         return error_response(422, "validation_error", "The request does not match the expected schema.", errors)
 
     @app.exception_handler(StarletteHTTPException)

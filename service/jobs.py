@@ -1,10 +1,11 @@
 """Retrain job records, in the same SQLite file as the labels, shared by every worker process.
 
-The "one retrain at a time" rule lives here, in an IMMEDIATE transaction, so it holds across all
-worker processes. The supervising worker beats a heartbeat while it waits; a `running` job whose
-heartbeat stopped (its worker died) and whose training process is gone is finished from the result
-file that process wrote, or marked `failed`. Either check alone would misjudge: a worker may still
-be recording the outcome of a process that just ended, and a training process outlives its worker.
+The row is the one place a retrain's outcome is written, by the job process itself (service.retrain_job):
+it marks itself running, beats a heartbeat, records the result, then its final status. The "one
+retrain at a time" rule lives here, in an IMMEDIATE transaction, so it holds across all worker
+processes. `reap` only catches jobs that died: a running job whose heartbeat stopped *and* whose
+process is gone (a niced process under load may beat late; a pid may be reused) is failed — or, when
+it had recorded its result and its activation is in the model repository's history, finished as such.
 """
 
 from __future__ import annotations
@@ -19,37 +20,15 @@ from pathlib import Path
 from typing import Any
 
 from service.db import DB_FILE, Database
+from service.errors import RetrainRunning
+from training import ModelRepository
 
 ACTIVE = ("queued", "running")
 FINAL = ("succeeded", "rejected", "failed")
-QUEUED_GRACE_S = 120.0  # a job is queued only while its labels are exported; longer means its worker died
-HEARTBEAT_S, STALE_AFTER_S = 1.0, 5.0  # a supervisor silent for STALE_AFTER_S is taken for dead
-RESULT_FILE, LOG_FILE, LABELS_FILE = "result.json", "train.log", "labels.jsonl"
+QUEUED_GRACE_S = 120.0  # a job is queued only until its process starts; longer means it never did
+HEARTBEAT_S, STALE_AFTER_S = 1.0, 5.0  # a job process silent for STALE_AFTER_S may be dead
+LOG_LINES = 20  # the last progress lines a job keeps in its row
 _JOB_ID_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_")
-
-_SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS jobs (
-    id TEXT PRIMARY KEY,
-    status TEXT NOT NULL CHECK (status IN ({", ".join(repr(s) for s in ACTIVE + FINAL)})),
-    force INTEGER NOT NULL,
-    created_at REAL NOT NULL,
-    started_at REAL,
-    finished_at REAL,
-    heartbeat_at REAL,
-    pid INTEGER,
-    exit_code INTEGER,
-    result TEXT,
-    error TEXT
-);
-CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status)
-"""
-
-
-class RetrainRunning(RuntimeError):
-    def __init__(self, job_id: str) -> None:
-        super().__init__(f"retrain job {job_id} is still queued or running")
-        self.job_id = job_id
-
 
 def _iso(ts: float | None) -> str | None:
     return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds") if ts is not None else None
@@ -67,6 +46,7 @@ class Job:
     exit_code: int | None
     result: dict[str, Any] | None
     error: str | None
+    log: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The API view: the record plus the result's versions, gate, metrics and timings."""
@@ -83,6 +63,7 @@ class Job:
             "pid": self.pid,
             "exit_code": self.exit_code,
             "error": self.error,
+            "log": self.log.splitlines() if self.log else [],
             **{k: result.get(k) for k in ("candidate_version", "baseline_version", "promoted", "note")},
             **{k: result.get(k) for k in ("gate", "metrics", "data", "timings")},
         }
@@ -91,7 +72,8 @@ class Job:
 def _job(row: Any) -> Job:
     result = json.loads(row["result"]) if row["result"] else None
     times = (row["created_at"], row["started_at"], row["finished_at"])
-    return Job(row["id"], row["status"], bool(row["force"]), *times, row["pid"], row["exit_code"], result, row["error"])
+    fixed = (row["pid"], row["exit_code"], result, row["error"], row["log"])
+    return Job(row["id"], row["status"], bool(row["force"]), *times, *fixed)
 
 
 def retrain_process_alive(pid: int, marker: str) -> bool:
@@ -113,21 +95,16 @@ def retrain_process_alive(pid: int, marker: str) -> bool:
 
 
 class JobStore:
-    def __init__(self, path: Path, jobs_dir: Path, stale_after: float = STALE_AFTER_S) -> None:
-        self.db = Database(path, _SCHEMA)
-        self.jobs_dir = Path(jobs_dir)
+    def __init__(self, path: Path, stale_after: float = STALE_AFTER_S) -> None:
+        self.db = Database(path)
         self.stale_after = stale_after
 
     @classmethod
     def in_dir(cls, data_dir: Path, stale_after: float = STALE_AFTER_S) -> JobStore:
-        return cls(Path(data_dir) / DB_FILE, Path(data_dir) / "jobs", stale_after)
+        return cls(Path(data_dir) / DB_FILE, stale_after)
 
     def close(self) -> None:
         self.db.close()
-
-    def workdir(self, job_id: str) -> Path:
-        """Where a job's label snapshot, log and result live: data_dir/jobs/<id>/."""
-        return self.jobs_dir / job_id
 
     def create(self, force: bool) -> Job:
         """Queue a job unless one is queued or running in any worker process (RetrainRunning)."""
@@ -146,18 +123,34 @@ class JobStore:
         assert job is not None
         return job
 
-    def mark_running(self, job_id: str, pid: int) -> None:
+    def mark_running(self, job_id: str, pid: int) -> bool:
+        """The job process claims its queued job; False when it is not queued (any more)."""
         now = time.time()
         with self.db.write() as conn:
-            conn.execute(
-                "UPDATE jobs SET status = 'running', pid = ?, started_at = ?, heartbeat_at = ? "
-                "WHERE id = ? AND status = 'queued'",
-                (pid, now, now, job_id),
+            return (
+                conn.execute(
+                    "UPDATE jobs SET status = 'running', pid = ?, started_at = ?, heartbeat_at = ? "
+                    "WHERE id = ? AND status = 'queued'",
+                    (pid, now, now, job_id),
+                ).rowcount
+                > 0
             )
 
     def heartbeat(self, job_id: str) -> None:
         with self.db.write() as conn:
             conn.execute("UPDATE jobs SET heartbeat_at = ? WHERE id = ?", (time.time(), job_id))
+
+    def append_log(self, job_id: str, line: str) -> None:
+        """Keep the job's last LOG_LINES progress lines in its row."""
+        with self.db.write() as conn:
+            row = conn.execute("SELECT log FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            lines = [*(row["log"] or "").splitlines(), line][-LOG_LINES:] if row else [line]
+            conn.execute("UPDATE jobs SET log = ? WHERE id = ?", ("\n".join(lines), job_id))
+
+    def record_result(self, job_id: str, result: dict[str, Any]) -> None:
+        """The result is known, the activation comes next: if the process dies between, `reap` can tell."""
+        with self.db.write() as conn:
+            conn.execute("UPDATE jobs SET result = ? WHERE id = ? AND status = 'running'", (json.dumps(result), job_id))
 
     def finish(
         self,
@@ -167,16 +160,20 @@ class JobStore:
         exit_code: int | None = None,
         result: dict[str, Any] | None = None,
         error: str | None = None,
-        only_if: str | None = None,
+        only_if: str | tuple[str, ...] | None = None,
     ) -> bool:
-        """Record the outcome; with `only_if`, only while the job still has that status (no overwrite)."""
+        """Record the outcome; with `only_if`, only while the job still has (one of) those statuses."""
         if status not in FINAL:
             raise ValueError(f"not a final status: {status}")
-        query = "UPDATE jobs SET status = ?, finished_at = ?, exit_code = ?, result = ?, error = ? WHERE id = ?"
+        query = (
+            "UPDATE jobs SET status = ?, finished_at = ?, exit_code = ?, result = COALESCE(?, result), error = ? "
+            "WHERE id = ?"
+        )
         args: list[Any] = [status, time.time(), exit_code, json.dumps(result) if result else None, error, job_id]
         if only_if:
-            query += " AND status = ?"
-            args.append(only_if)
+            allowed = (only_if,) if isinstance(only_if, str) else only_if
+            query += f" AND status IN ({','.join('?' * len(allowed))})"
+            args += allowed
         with self.db.write() as conn:
             return conn.execute(query, args).rowcount > 0
 
@@ -192,23 +189,18 @@ class JobStore:
             rows = conn.execute(f"SELECT * FROM jobs WHERE status IN ({','.join('?' * len(ACTIVE))})", ACTIVE)
             return [(_job(r), r["heartbeat_at"]) for r in rows.fetchall()]
 
-    def reap(self) -> list[str]:
-        """Finish jobs whose supervising worker died; return their ids.
+    def reap(self, repository: ModelRepository | None = None) -> list[str]:
+        """Finish jobs whose process died without recording its outcome; return their ids.
 
-        A running job whose supervisor went silent and whose training process is gone ends as its
-        result file says (the process outlived its worker and finished), else `failed`. A job queued
-        for too long never started.
+        A job that recorded its result before dying is finished as that result says: `rejected` when
+        the gate refused it, `succeeded` when `repository`'s history shows its activation, else `failed`.
         """
         reaped = []
         for job, heartbeat in self._active():
             silent = heartbeat is None or time.time() - heartbeat > self.stale_after
             if job.status == "running" and silent and not retrain_process_alive(job.pid or 0, job.id):
-                result = self.read_result(job.id)
-                if result is not None:
-                    done = self.finish(job.id, result["status"], result=result, only_if="running")
-                else:
-                    error = f"the training process {job.pid} is gone and no worker recorded how it ended"
-                    done = self.finish(job.id, "failed", error=error, only_if="running")
+                gone = f"the training process {job.pid} is gone"
+                done = self.finish_dead(job, repository, gone, f"{gone} and no worker recorded how it ended")
             elif job.status == "queued" and time.time() - job.created_at > QUEUED_GRACE_S:
                 error = "the job never started: the worker that accepted it stopped"
                 done = self.finish(job.id, "failed", error=error, only_if="queued")
@@ -218,9 +210,34 @@ class JobStore:
                 reaped.append(job.id)
         return reaped
 
-    def read_result(self, job_id: str) -> dict[str, Any] | None:
-        try:
-            result = json.loads((self.workdir(job_id) / RESULT_FILE).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-        return result if isinstance(result, dict) and result.get("status") in ("succeeded", "rejected") else None
+    def finish_dead(
+        self,
+        job: Job,
+        repository: ModelRepository | None,
+        gone: str,
+        no_result: str,
+        exit_code: int | None = None,
+    ) -> bool:
+        """Finish an active job whose process ended without recording its final status.
+
+        Without a recorded result it failed (`no_result`); with one, the result and the repository's
+        history say how far it got: rejected by the gate, or promoted (its signed activation) or not.
+        """
+        result, status = job.result, "failed"
+        error: str | None = no_result
+        if result is not None and result.get("status") != "succeeded":
+            status, result, error = "rejected", {**result, "promoted": False}, None
+        elif result is not None:
+            by, candidate = activated_by(job.id), result.get("candidate_version")
+            promoted = repository is not None and any(
+                a.by == by and a.version == candidate for a in repository.history()
+            )
+            status = "succeeded" if promoted else "failed"
+            error = None if promoted else f"{gone}: it stopped before promoting its candidate"
+            result = {**result, "promoted": promoted}
+        return self.finish(job.id, status, exit_code=exit_code, result=result, error=error, only_if=ACTIVE)
+
+
+def activated_by(job_id: str) -> str:
+    """How a retrain job signs its activation in the model repository's history."""
+    return f"retrain {job_id}"

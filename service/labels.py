@@ -1,7 +1,7 @@
 """The label store: users' corrected sentences, durable in SQLite, exported in the training format.
 
 A label is keyed by `(text, target)`: posting the same pair again replaces its labels and keeps its
-id. A batch is validated like training data (training.data.validate_record) and stored in one
+id. A batch is validated like training data (training.LabelledRow, the one label schema) and stored in one
 transaction, so it is accepted whole or rejected whole with every row's problems.
 """
 
@@ -18,46 +18,17 @@ from pathlib import Path
 from typing import Any
 
 from service.db import DB_FILE, Database
-from training.data import Example, validate_record
+from service.errors import InvalidCursor, LabelsRejected
+from training import Example, Label, LabelledRow
 
 SOURCE = "labels"  # the `source` of exported rows: per-source scores in evaluation reports
 MAX_PAGE = 1000
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS labels (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    id TEXT NOT NULL UNIQUE,
-    text TEXT NOT NULL,
-    target TEXT NOT NULL DEFAULT '',
-    stance TEXT,
-    sentiment TEXT,
-    created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL,
-    UNIQUE (text, target)
-)
-"""
-# target '' stands for "no target": NULLs would never collide in UNIQUE (text, target).
 
+class StoredLabel(Label):
+    """A label as the store keeps it: the labelled sentence plus its id and timestamps."""
 
-class LabelsRejected(ValueError):
-    """The batch was not stored; `errors` lists `{"row": i, "errors": [...]}` per bad row."""
-
-    def __init__(self, errors: list[dict[str, Any]]) -> None:
-        super().__init__(f"{len(errors)} row(s) rejected")
-        self.errors = errors
-
-
-class InvalidCursor(ValueError):
-    pass
-
-
-@dataclass(frozen=True)
-class Label:
     id: str
-    text: str
-    target: str | None
-    stance: str | None
-    sentiment: str | None
     created_at: str
     updated_at: str
 
@@ -65,15 +36,10 @@ class Label:
         return Example(self.text, self.target, self.stance, self.sentiment, self.id, SOURCE)
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "text": self.text,
-            "target": self.target,
-            "stance": self.stance,
-            "sentiment": self.sentiment,
-            "created_at": self.created_at,
-            "updated_at": self.updated_at,
-        }
+        return self.model_dump(include=_PUBLIC)
+
+
+_PUBLIC = {"id", "text", "target", "stance", "sentiment", "created_at", "updated_at"}
 
 
 @dataclass(frozen=True)
@@ -87,9 +53,10 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
-def _label(row: Mapping[str, Any]) -> Label:
-    fields = ("stance", "sentiment", "created_at", "updated_at")
-    return Label(row["id"], row["text"], row["target"] or None, *(row[f] for f in fields))
+def _label(row: Mapping[str, Any]) -> StoredLabel:
+    """A row read back from the database was validated when it was stored: no second validation."""
+    fields = ("id", "text", "stance", "sentiment", "created_at", "updated_at")
+    return StoredLabel.model_construct(target=row["target"] or None, **{f: row[f] for f in fields})
 
 
 def encode_cursor(seq: int) -> str:
@@ -109,7 +76,7 @@ def decode_cursor(cursor: str) -> int:
 
 class LabelStore:
     def __init__(self, path: Path) -> None:
-        self.db = Database(path, _SCHEMA)
+        self.db = Database(path)
 
     @classmethod
     def in_dir(cls, data_dir: Path) -> LabelStore:
@@ -120,14 +87,14 @@ class LabelStore:
 
     def upsert(self, records: Sequence[Mapping[str, Any]]) -> Stored:
         """Validate every row, then store all of them in one transaction, or none (LabelsRejected)."""
-        examples: list[tuple[Example, str | None]] = []
+        examples: list[tuple[LabelledRow, str | None]] = []
         errors: list[dict[str, Any]] = []
         for i, record in enumerate(records):
-            example, problems = validate_record(record)
-            if example is None:
+            row, problems = LabelledRow.check(record)
+            if row is None:
                 errors.append({"row": i, "errors": problems})
             else:
-                examples.append((example, example.id))
+                examples.append((row, row.id))
         if errors:
             raise LabelsRejected(errors)
         with self.db.write() as conn:
@@ -150,7 +117,7 @@ class LabelStore:
                 created += existing is None
         return Stored(ids, created, len(ids) - created)
 
-    def page(self, cursor: str | None = None, limit: int = 100) -> tuple[list[Label], str | None]:
+    def page(self, cursor: str | None = None, limit: int = 100) -> tuple[list[StoredLabel], str | None]:
         """Labels in insertion order after `cursor`; the next cursor is None on the last page."""
         if not 1 <= limit <= MAX_PAGE:
             raise ValueError(f"limit must be between 1 and {MAX_PAGE}")
@@ -162,7 +129,7 @@ class LabelStore:
         rows = rows[:limit]
         return [_label(r) for r in rows], encode_cursor(rows[-1]["seq"]) if more else None
 
-    def __iter__(self) -> Iterator[Label]:
+    def __iter__(self) -> Iterator[StoredLabel]:
         """All labels, page by page (the lock is not held between pages, so writers are not blocked)."""
         cursor: str | None = None
         while True:
@@ -176,6 +143,10 @@ class LabelStore:
         for label in self:
             yield json.dumps(label.to_example().to_json(), ensure_ascii=False) + "\n"
 
+    def examples(self) -> list[Example]:
+        """Every label as a training row (source "labels"): what a retrain job trains on."""
+        return [label.to_example() for label in self]
+
     def export_to(self, path: Path) -> int:
         """Write a JSONL snapshot for a retrain; returns the number of rows."""
         count = 0
@@ -185,7 +156,7 @@ class LabelStore:
                 count += 1
         return count
 
-    def get(self, label_id: str) -> Label | None:
+    def get(self, label_id: str) -> StoredLabel | None:
         with self.db.read() as conn:
             row = conn.execute("SELECT * FROM labels WHERE id = ?", (label_id,)).fetchone()
         return _label(row) if row else None
@@ -196,7 +167,7 @@ class LabelStore:
 
     def count(self) -> int:
         with self.db.read() as conn:
-            return conn.execute("SELECT COUNT(*) FROM labels").fetchone()[0]
+            return int(conn.execute("SELECT COUNT(*) FROM labels").fetchone()[0])
 
 
 def _id_conflicts(conn: Any, rows: list[tuple[str, str, str | None]]) -> list[dict[str, Any]]:

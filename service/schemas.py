@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
-from training.targets import Target as TrainingTarget
+from training import Target as TrainingTarget
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 

@@ -13,22 +13,15 @@ from typing import Any
 
 import numpy as np
 
+from service.errors import TooManySentences
 from service.segmentation import Segmenter, Sentence
-from training.model import Contribution, HaltungModel
-from training.stance import StanceResult, Unmentioned, score_stance
-from training.targets import Target
+from training import Contribution, HaltungModel, StanceResult, Target, Unmentioned, score_stance
 
 
 @dataclass(frozen=True, slots=True)
 class Document:
     id: str | None
     sentences: list[Sentence]
-
-
-class TooManySentences(ValueError):
-    def __init__(self, count: int, limit: int) -> None:
-        super().__init__(f"{count} sentences exceed the limit of {limit} per request (HALTUNG_MAX_SENTENCES)")
-        self.count, self.limit = count, limit
 
 
 def segment(

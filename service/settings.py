@@ -28,7 +28,16 @@ class Settings(BaseSettings):
     gate_tolerance: float = Field(0.01, ge=0, le=1, description="largest macro-F1 drop a retrained model may show")
     label_holdout: float = Field(0.2, ge=0, lt=1, description="share of stored labels held out to evaluate retrains")
     reload_interval: float = Field(1.0, gt=0, description="seconds between checks of models/current (hot swap)")
+    train_fast: bool = Field(False, description="retrain with a one-point search grid (tests only, not production)")
 
     @property
     def keys(self) -> tuple[str, ...]:
         return tuple(k.strip() for k in self.api_keys.split(",") if k.strip())
+
+    def to_env(self) -> dict[str, str]:
+        """These settings as HALTUNG_* variables: how a retrain job process gets exactly this configuration."""
+        env = {}
+        for name, value in self.model_dump().items():
+            if value is not None:
+                env[f"HALTUNG_{name.upper()}"] = str(int(value) if isinstance(value, bool) else value)
+        return env

@@ -23,14 +23,12 @@ from typing import Any
 import joblib
 import sklearn
 
+from training.errors import BundleError, InvalidVersion, NoCurrentModel, VersionNotFound
+from training.manifest import Manifest
 from training.model import HaltungModel
 
 MODEL_FILE, MANIFEST_FILE, CURRENT_FILE = "model.joblib", "manifest.json", "current"
 VERSION_RE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z_.-]{0,63}$")
-
-
-class BundleError(RuntimeError):
-    """A bundle that must not be loaded: missing, tampered with, or built by other libraries."""
 
 
 def runtime_versions() -> dict[str, str]:
@@ -40,7 +38,7 @@ def runtime_versions() -> dict[str, str]:
 def check_version_name(version: str) -> str:
     """A version is a plain directory name, never a path a client could steer."""
     if not VERSION_RE.fullmatch(version) or ".." in version:
-        raise BundleError(f"invalid model version name {version!r}")
+        raise InvalidVersion(f"invalid model version name {version!r}", {"pattern": VERSION_RE.pattern[1:-1]})
     return version
 
 
@@ -52,8 +50,11 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def save_bundle(model: HaltungModel, models_dir: Path, manifest: dict[str, Any], *, make_current: bool = True) -> str:
-    """Write the bundle under a temporary name, then rename it into place; return the version."""
+def save_bundle(model: HaltungModel, models_dir: Path, manifest: dict[str, Any]) -> str:
+    """Write the bundle under a temporary name, then rename it into place; return the version.
+
+    It does not become current: only the model repository moves `current` (`DirectoryRepository.activate`).
+    """
     models_dir.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
     joblib.dump(model, buffer, compress=3)
@@ -84,18 +85,17 @@ def save_bundle(model: HaltungModel, models_dir: Path, manifest: dict[str, Any],
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     _fsync_dir(models_dir)
-    if make_current:
-        set_current(models_dir, version)
-    model.version, model.manifest = version, full_manifest
+    model.version, model.manifest = version, Manifest.from_json(full_manifest)
     return version
 
 
 def read_manifest(models_dir: Path, version: str) -> dict[str, Any]:
     path = bundle_dir(models_dir, version) / MANIFEST_FILE
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        manifest: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        return manifest
     except FileNotFoundError:
-        raise BundleError(f"no model version {version!r} in {models_dir}") from None
+        raise VersionNotFound(f"no model version {version!r} in {models_dir}") from None
     except ValueError as err:
         raise BundleError(f"manifest of {version!r} is not valid JSON: {err}") from None
 
@@ -119,10 +119,13 @@ def load_bundle(directory: Path) -> HaltungModel:
     if mismatched:
         details = ", ".join(f"{lib} {was} (bundle) vs {now} (here)" for lib, (was, now) in mismatched.items())
         raise BundleError(f"model {directory.name} was built with other library versions: {details}; retrain it")
-    model = joblib.load(io.BytesIO(payload))
+    try:
+        model = joblib.load(io.BytesIO(payload))
+    except Exception as err:  # verified bytes that still do not unpickle here: refuse, never crash the caller
+        raise BundleError(f"{directory / MODEL_FILE} could not be loaded: {type(err).__name__}: {err}") from err
     if not isinstance(model, HaltungModel):
         raise BundleError(f"{directory / MODEL_FILE} does not hold a HaltungModel")
-    model.version, model.manifest = directory.name, manifest
+    model.version, model.manifest = directory.name, Manifest.from_json(manifest)
     return model
 
 
@@ -142,7 +145,7 @@ def current_version(models_dir: Path) -> str | None:
 def set_current(models_dir: Path, version: str) -> None:
     """Point `current` at an existing version, atomically (write a temporary file, then rename)."""
     if not (bundle_dir(models_dir, version) / MANIFEST_FILE).is_file():
-        raise BundleError(f"no model version {version!r} in {models_dir}")
+        raise VersionNotFound(f"no model version {version!r} in {models_dir}")
     fd, tmp = tempfile.mkstemp(prefix=".current-", dir=models_dir)
     os.fchmod(fd, 0o644)  # readable by a service running as another user, like the bundles
     with os.fdopen(fd, "wb") as f:
@@ -156,7 +159,7 @@ def set_current(models_dir: Path, version: str) -> None:
 def load_current(models_dir: Path) -> HaltungModel:
     version = current_version(models_dir)
     if version is None:
-        raise BundleError(f"no model in {models_dir}: train one with `python -m training train --data starter`")
+        raise NoCurrentModel(f"no model in {models_dir}: train one with `python -m training train --data starter`")
     return load_bundle(bundle_dir(models_dir, version))
 
 

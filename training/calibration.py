@@ -61,7 +61,7 @@ def _logits(decision: np.ndarray) -> np.ndarray:
     return np.column_stack([np.zeros(len(decision)), decision]) if decision.ndim == 1 else decision
 
 
-def fit_temperature(decision: np.ndarray, y: Sequence[int]) -> float:
+def fit_temperature(decision: np.ndarray, y: Sequence[int] | np.ndarray) -> float:
     """The temperature T minimising the log-loss of softmax(decision / T) (Guo et al. 2017).
 
     One scalar: dividing every logit by it changes no predicted label, and the model stays a plain
@@ -73,10 +73,10 @@ def fit_temperature(decision: np.ndarray, y: Sequence[int]) -> float:
 
     logits = _logits(decision)
     rows = np.arange(len(logits))
-    y = np.asarray(y)
+    classes = np.asarray(y)
 
     def loss(log_t: float) -> float:
-        return float(-log_softmax(logits / np.exp(log_t), axis=1)[rows, y].mean())
+        return float(-log_softmax(logits / np.exp(log_t), axis=1)[rows, classes].mean())
 
     best = minimize_scalar(loss, bounds=(np.log(0.05), np.log(20.0)), method="bounded")
     return float(np.exp(best.x))

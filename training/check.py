@@ -73,7 +73,7 @@ def _dir_passes(expect: Expectation, got: list[dict[str, Any]]) -> bool:
     base, variant = got
     if base["scores"] is None or variant["scores"] is None:
         return False  # the target was not found: no probability to compare
-    change = variant["scores"][expect.label] - base["scores"][expect.label]
+    change = float(variant["scores"][expect.label]) - float(base["scores"][expect.label])
     return change <= -DIR_MARGIN if expect.change == "down" else change >= -DIR_MARGIN
 
 
@@ -117,7 +117,7 @@ def _rounded(scores: dict[str, float] | None) -> dict[str, float] | None:
 
 def summarise(outcomes: Sequence[Outcome], model_version: str | None = None) -> dict[str, Any]:
     """The report: per capability and head, cases, passed, pass rate and every failing case."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     for capability in CAPABILITIES:
         for head in ("stance", "sentiment"):
             mine = [o for o in outcomes if o.case.capability == capability and o.head == head]

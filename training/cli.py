@@ -1,4 +1,8 @@
-"""Command line: `python -m training {train,evaluate,predict,check,activate,versions,retrain,stats}`."""
+"""Command line: `python -m training {train,evaluate,predict,check,activate,versions,retrain,stats}`.
+
+Every command reaches the models through the model repository; every expected failure is a
+`HaltungError` (or an OSError) and ends the command with exit code 2 and one line on stderr.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +11,21 @@ import dataclasses
 import json
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
-from training.bundle import BundleError, bundle_dir, current_version, list_versions, load_bundle, set_current
 from training.check import check_model, format_table
-from training.data import DataError, read_examples, write_jsonl
+from training.data import read_examples, write_jsonl
+from training.errors import HaltungError
 from training.evaluate import evaluate, format_report
-from training.fit import SearchSpace
+from training.fit import DEFAULT_SPACE, SearchSpace
+from training.model import HaltungModel
 from training.overlap import training_overlap
-from training.retrain import add_parser as add_retrain_parser
+from training.repository import DirectoryRepository
+from training.retrain import FAST_ENV, FAST_SPACE, promote, read_labels, retrain
 from training.stance import StanceResult, score_rows
 from training.stats import data_stats, format_stats
 from training.train import train_and_save
@@ -28,17 +36,24 @@ def _progress() -> Callable[[str], None]:
     return lambda message: print(f"[{time.monotonic() - start:6.1f}s] {message}", file=sys.stderr, flush=True)
 
 
-def _load(model: str, models_dir: str) -> object:
+def write_json_atomic(path: Path, payload: dict[str, Any]) -> None:
+    """Write to a temporary file and rename: a reader sees the whole file or none."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(payload, f, indent=2, ensure_ascii=False)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def _load(model: str, models_dir: str) -> HaltungModel:
     """`--model` is a bundle directory, or a version name / 'current' inside `--models-dir`."""
-    path = Path(model)
     if model == "current":
-        version = current_version(Path(models_dir))
-        if version is None:
-            raise BundleError(f"no current model in {models_dir}: run `python -m training train --data starter`")
-        path = bundle_dir(Path(models_dir), version)
-    elif not path.is_dir():
-        path = bundle_dir(Path(models_dir), model)
-    return load_bundle(path)
+        return DirectoryRepository(models_dir).load_current()
+    path = Path(model)
+    if path.is_dir():
+        return DirectoryRepository(path.resolve().parent).load(path.resolve().name)
+    return DirectoryRepository(models_dir).load(model)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -122,20 +137,52 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_activate(args: argparse.Namespace) -> int:
-    models_dir = Path(args.models_dir)
-    load_bundle(bundle_dir(models_dir, args.version))  # verify before pointing `current` at it
-    set_current(models_dir, args.version)
+    DirectoryRepository(args.models_dir).activate(args.version, by="cli")  # verified before `current` moves
     print(f"current model is now {args.version}")
     return 0
 
 
 def cmd_versions(args: argparse.Namespace) -> int:
-    models_dir = Path(args.models_dir)
-    current = current_version(models_dir)
-    for m in list_versions(models_dir):
-        f1 = {h: r.get("macro_f1") for h, r in m.get("metrics", {}).get("heads", {}).items()}
-        print(f"{'*' if m['version'] == current else ' '} {m['version']}  {m.get('created_at', '')}  dev macro-F1 {f1}")
+    repository = DirectoryRepository(args.models_dir)
+    current = repository.current()
+    for m in repository.versions():
+        mark = "*" if m.version == current else " "
+        print(f"{mark} {m.version}  {m.created_at or ''}  dev macro-F1 {m.dev_macro_f1()}")
     return 0
+
+
+def cmd_retrain(args: argparse.Namespace) -> int:
+    if args.nice:
+        os.nice(args.nice)
+    fast = args.fast or os.environ.get(FAST_ENV) == "1"
+    repository = DirectoryRepository(args.models_dir)
+    result = retrain(
+        repository,
+        read_labels(Path(args.labels)),
+        tolerance=args.tolerance,
+        holdout=args.holdout,
+        force=args.force,
+        space=FAST_SPACE if fast else DEFAULT_SPACE,
+        progress=_progress(),
+    )
+    result = promote(repository, result, by="cli retrain")
+    if args.result:
+        write_json_atomic(Path(args.result), result.to_json())
+    print(f"{result.status}: candidate {result.candidate_version} (baseline {result.baseline_version})")
+    return 0
+
+
+def add_retrain_parser(sub: Any) -> None:
+    r = sub.add_parser("retrain", help="train on base data + labels, gate against the current model, promote")
+    r.add_argument("--models-dir", default="models")
+    r.add_argument("--labels", required=True, help="JSONL of labels (e.g. GET /v1/labels/export)")
+    r.add_argument("--tolerance", type=float, default=0.01, help="largest macro-F1 drop per head (default 0.01)")
+    r.add_argument("--holdout", type=float, default=0.2, help="share of labels held out for evaluation")
+    r.add_argument("--force", action="store_true", help="promote even if the quality gate fails")
+    r.add_argument("--fast", action="store_true", help=f"tiny search grid, for tests (also {FAST_ENV}=1)")
+    r.add_argument("--nice", type=int, default=0, help="lower this process's CPU priority (serving comes first)")
+    r.add_argument("--result", help="write the result JSON here (atomically)")
+    r.set_defaults(func=cmd_retrain)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -197,8 +244,8 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        return args.func(args)
-    except (DataError, BundleError, ValueError, OSError) as err:
+        return int(args.func(args))
+    except (HaltungError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
 

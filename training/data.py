@@ -9,15 +9,15 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-HEADS: dict[str, tuple[str, ...]] = {
-    "sentiment": ("negative", "neutral", "positive"),
-    "stance": ("against", "favor", "neutral"),
-}
+from training.errors import DataError
+from training.schema import LABELS, LabelledRow, Sentiment, Stance
+
+HEADS: dict[str, tuple[str, ...]] = LABELS  # head -> its label set
 DATA_SUFFIXES = (".jsonl", ".csv")
 STARTER = "starter"
 STARTER_DIR = Path(__file__).resolve().parent / "corpus"
@@ -25,12 +25,12 @@ STARTER_DIR = Path(__file__).resolve().parent / "corpus"
 
 @dataclass(frozen=True, slots=True)
 class Example:
-    """One labelled (or unlabelled) sentence; a row may label one head or both."""
+    """One validated row in memory (see `LabelledRow` for the rules); a row may label one head or both."""
 
     text: str
     target: str | None = None
-    stance: str | None = None
-    sentiment: str | None = None
+    stance: Stance | None = None
+    sentiment: Sentiment | None = None
     id: str | None = None
     source: str | None = None
     target_span: tuple[int, int] | None = None
@@ -54,74 +54,12 @@ class Problem:
         return f"{self.where}:{self.line}: {self.message}" if self.line else f"{self.where}: {self.message}"
 
 
-class DataError(ValueError):
-    """Raised with every problem found, so nothing is silently dropped."""
-
-    def __init__(self, problems: Sequence[Problem], what: str = "labelled data") -> None:
-        self.problems = list(problems)
-        shown = "\n".join(f"  {p}" for p in self.problems[:50])
-        more = f"\n  ... and {len(self.problems) - 50} more" if len(self.problems) > 50 else ""
-        super().__init__(f"{len(self.problems)} problem(s) in the {what}:\n{shown}{more}")
-
-
 def validate_record(record: Any, *, require_label: bool = True) -> tuple[Example | None, list[str]]:
-    """Check one row; return the example, or None and the list of problems."""
-    if not isinstance(record, Mapping):
-        return None, [f"expected an object with a 'text' field, got {type(record).__name__}"]
-    errors: list[str] = []
-
-    def optional_str(name: str) -> str | None:
-        value = record.get(name)
-        if value is None or (isinstance(value, str) and not value.strip()):
-            return None
-        if not isinstance(value, str):
-            errors.append(f"'{name}' must be a string, got {type(value).__name__}")
-            return None
-        return value.strip()
-
-    text = record.get("text")
-    if not isinstance(text, str):
-        errors.append("missing 'text'" if text is None else f"'text' must be a string, got {type(text).__name__}")
-    elif not text.strip():
-        errors.append("empty 'text'")
-    target, source = optional_str("target"), optional_str("source")
-    raw_id = record.get("id")
-    if isinstance(raw_id, bool) or (raw_id is not None and not isinstance(raw_id, str | int)):
-        errors.append(f"'id' must be a string, got {type(raw_id).__name__}")
-    labels = {}
-    for head, allowed in HEADS.items():
-        value = optional_str(head)
-        if value is not None and value not in allowed:
-            errors.append(f"unknown {head} label {value!r} (expected one of {', '.join(allowed)})")
-        labels[head] = value
-    if require_label and not errors and labels["stance"] is None and labels["sentiment"] is None:
-        errors.append("no label: set 'stance' and/or 'sentiment'")
-    span = _span(record.get("target_span"), text if isinstance(text, str) else "", errors)
-    if errors:
-        return None, errors
-    example_id = None if raw_id is None or raw_id == "" else str(raw_id)
-    return Example(text, target, labels["stance"], labels["sentiment"], example_id, source, span), []
-
-
-def _span(value: Any, text: str, errors: list[str]) -> tuple[int, int] | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, str):
-        try:
-            value = json.loads(value if value.startswith("[") else f"[{value.replace(':', ',')}]")
-        except ValueError:
-            errors.append(f"'target_span' must be [from, to], got {value!r}")
-            return None
-    ok = (
-        isinstance(value, list | tuple)
-        and len(value) == 2
-        and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
-        and 0 <= value[0] < value[1] <= len(text)
-    )
-    if not ok:
-        errors.append(f"'target_span' must be [from, to] inside the text, got {value!r}")
-        return None
-    return int(value[0]), int(value[1])
+    """Check one row against `LabelledRow`; return the example, or None and the list of problems."""
+    row, problems = LabelledRow.check(record, require_label=require_label)
+    if row is None:
+        return None, problems
+    return Example(row.text, row.target, row.stance, row.sentiment, row.id, row.source, row.target_span), []
 
 
 def data_files(path: str | Path) -> list[Path]:

@@ -73,7 +73,7 @@ _ADJECTIVE = re.compile(r"isch(?:e[mnrs]?)?$")
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """Snowball German stem of one word (lower-cased; the stemmer folds umlauts)."""
-    return _STEMMER.stemWord(word.lower())
+    return str(_STEMMER.stemWord(word.lower()))
 
 
 @dataclass(frozen=True, slots=True)

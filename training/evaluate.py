@@ -29,7 +29,9 @@ def evaluate(model: HaltungModel, examples: Sequence[Example]) -> dict[str, Any]
         rows, y_true = head_rows(examples, head)
         if not rows:
             continue
-        texts, targets, spans = ([r[i] for r in rows] for i in range(3))
+        texts = [r[0] for r in rows]
+        targets = [r[1] for r in rows]
+        spans = [r[2] if len(r) > 2 else None for r in rows]
         y_pred = [p.label for p in model.predict(head, texts, targets, spans)]
         labels = sorted(set(model.labels(head)) | set(y_true))
         p, r, f, n = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)

@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import chain, compress, repeat
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import scipy.sparse as sp
@@ -135,7 +135,7 @@ class FastTfidfVectorizer(TfidfVectorizer):
         # M: distinct words x features (duplicate n-grams are summed by the product)
         if fixed_vocab:
             cache = self._word_cache(vocabulary)
-            rows = list(map(cache.get, batch))
+            rows: list[np.ndarray | None] = list(map(cache.get, batch))
             get = vocabulary.get
             for k, (w, ids) in enumerate(zip(batch, rows, strict=True)):
                 if ids is None:
@@ -143,7 +143,8 @@ class FastTfidfVectorizer(TfidfVectorizer):
                     rows[k] = cache[w] = np.array([i for i in found if i is not None], dtype=np.int32)
         else:
             rows = [np.array([vocabulary[g] for g in char_wb_ngrams(w, min_n, max_n)], dtype=np.int64) for w in batch]
-        return _product(word_ids, indptr, len(batch), rows, len(vocabulary), self.dtype)
+        filled = cast("list[np.ndarray]", rows)  # every row is set by now
+        return _product(word_ids, indptr, len(batch), filled, len(vocabulary), self.dtype)
 
     def _count_word(self, docs: list[str], vocabulary: Mapping[str, int], fixed_vocab: bool) -> sp.csr_array:
         """All documents' tokens in one flat list; an n-gram that would span two documents is masked out."""
@@ -232,7 +233,7 @@ def _rows_to_csr(r: np.ndarray, c: np.ndarray, n_docs: int, n_features: int, dty
     """Counts from (document, feature) pairs: duplicates summed, indices sorted."""
     idx_dtype = _index_dtype(max(len(c), n_features))
     order = np.argsort(r, kind="stable")
-    indptr = np.zeros(n_docs + 1, dtype=idx_dtype)
+    indptr: np.ndarray = np.zeros(n_docs + 1, dtype=idx_dtype)
     np.cumsum(np.bincount(r, minlength=n_docs), out=indptr[1:])
     X = _csr_class()((np.ones(len(c), dtype=dtype), c[order].astype(idx_dtype), indptr), shape=(n_docs, n_features))
     X.sum_duplicates()
@@ -337,7 +338,7 @@ class FastPolarityFeatures(PolarityFeatures):
         weights = np.fromiter((w for w, _, _ in info), dtype=np.float64, count=len(flat))
         cue = np.fromiter((c for _, c, _ in info), dtype=np.float64, count=len(flat))
         doc_of = np.repeat(np.arange(n), np.fromiter(map(len, tokens), dtype=np.int64, count=n))
-        columns = []
+        columns: list[np.ndarray] = []
         if mode == "split":
             negated = np.fromiter((g for _, _, g in info), dtype=bool, count=len(flat))
             split_pos, split_neg = negated & (weights > 0), negated & ~(weights > 0)

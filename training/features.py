@@ -9,6 +9,7 @@ views read the text with negated words marked (``kein NEG_verlässlicher``); cha
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from scipy import sparse
@@ -24,7 +25,7 @@ Row = tuple[str, str | None] | tuple[str, str | None, tuple[int, int] | None]
 TEXT, CONTEXT, TARGET, WORDS = 0, 1, 2, 3
 
 
-class TargetViews(BaseEstimator, TransformerMixin):
+class TargetViews(TransformerMixin, BaseEstimator):
     """Turn ``(text, target[, span])`` rows into columns: text, target context, target question, and with
     `negation` the text for word and lexicon features with negation scope marked (WORDS)."""
 
@@ -32,6 +33,11 @@ class TargetViews(BaseEstimator, TransformerMixin):
         self.window = window
         self.negation = negation
         self.shifters = shifters
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array, tags.input_tags.string = False, True  # (text, target[, span]) rows
+        return tags
 
     def fit(self, X: Sequence[Row], y: object = None) -> TargetViews:
         return self
@@ -63,9 +69,14 @@ class TargetViews(BaseEstimator, TransformerMixin):
         return np.array(["text", "context", "target", *words], dtype=object)
 
 
-class QuestionFlag(BaseEstimator, TransformerMixin):
+class QuestionFlag(TransformerMixin, BaseEstimator):
     """1 for rows whose target is a question (x-stance style), else 0: lets the stance head keep a prior of
     its own for question targets, which are rarely neutral, apart from named targets, which often are."""
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array, tags.input_tags.string = False, True  # the question column (texts)
+        return tags
 
     def fit(self, X: Sequence[str], y: object = None) -> QuestionFlag:
         self.n_features_in_ = 1

@@ -17,6 +17,7 @@ from threadpoolctl import threadpool_limits
 
 from training.calibration import apply_temperature, fit_temperature
 from training.data import HEADS, Example
+from training.errors import TrainingError
 from training.features import CONTEXT, Row, build_pipeline, used_columns
 from training.model import HaltungModel
 
@@ -92,12 +93,12 @@ def _fit_model(
         weights = _source_weights(examples, head) if space.source_weights else None
         counts = Counter(y)
         if len(counts) < 2:
-            raise ValueError(f"head {head!r} needs at least two labels, got only {sorted(counts)}")
+            raise TrainingError(f"head {head!r} needs at least two labels, got only {sorted(counts)}")
         progress(f"{head}: {len(rows)} rows, labels {dict(sorted(counts.items()))}")
         best = _search(rows, y, weights, head, seed, space, progress, n_jobs)
         columns = used_columns(rows, head)
-        chosen = {"C": best["C"], "window": int(best["window"]), "lexicon": bool(best["lexicon"])}
-        heads[head] = build_pipeline(columns, seed=seed, **chosen, **_fixed(space))
+        C, window, lexicon = float(best["C"]), int(best["window"]), bool(best["lexicon"])
+        heads[head] = build_pipeline(columns, seed=seed, C=C, window=window, lexicon=lexicon, **_fixed(space))
         if space.nb_weighting or weights is not None:
             _fit_weighted(heads[head], rows, y, weights, space.nb_weighting)
         else:
@@ -113,7 +114,7 @@ def _fit_model(
         }
         progress(f"{head}: fitted with C={best['C']}, window={best['window']}, lexicon={best['lexicon']}")
     if not heads:
-        raise ValueError("no row carries a stance or sentiment label: nothing to train")
+        raise TrainingError("no row carries a stance or sentiment label: nothing to train")
     return HaltungModel(heads=heads, params=params)
 
 

@@ -11,6 +11,7 @@ import re
 from collections.abc import Sequence
 from functools import lru_cache
 from importlib import resources
+from typing import Any
 
 import numpy as np
 from scipy import sparse
@@ -49,7 +50,7 @@ def finish(out: np.ndarray, n_tokens: np.ndarray, rate: bool) -> np.ndarray:
     return np.log1p(out)
 
 
-class PolarityFeatures(BaseEstimator, TransformerMixin):
+class PolarityFeatures(TransformerMixin, BaseEstimator):
     """Weights and counts of positive and negative lexicon words, plus negations, per text.
 
     With `rate` (the default) they are taken per token: plain sums grow with the length of a text,
@@ -71,6 +72,11 @@ class PolarityFeatures(BaseEstimator, TransformerMixin):
         self.negated = negated
         self.counts = counts
         self.count_min = count_min
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string, tags.input_tags.two_d_array = True, False  # a sequence of texts, as TF-IDF
+        return tags
 
     def fit(self, X: Sequence[str], y: object = None) -> PolarityFeatures:
         if self.negated is not None and self.negated not in NEGATED_MODES:

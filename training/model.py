@@ -1,14 +1,14 @@
 """The Haltung model: one fitted pipeline per head, with a small API for the service.
 
 `predict` gives labels and probabilities, `explain` the exact per-feature contributions of the
-linear decision (with the words each came from), `save`/`load` a verified bundle (see `training.bundle`).
+linear decision (with the words each came from). Bundles are saved and loaded by the model repository
+(`training.repository`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -16,6 +16,7 @@ from sklearn.pipeline import Pipeline
 
 from training.explain import feature_words
 from training.features import Row
+from training.manifest import Manifest
 
 Spans = Sequence[tuple[int, int] | None] | None
 
@@ -49,7 +50,7 @@ class HaltungModel:
     heads: dict[str, Pipeline]
     params: dict[str, dict[str, Any]] = field(default_factory=dict)
     version: str | None = None
-    manifest: dict[str, Any] = field(default_factory=dict)
+    manifest: Manifest = field(default_factory=Manifest)
 
     def labels(self, head: str) -> list[str]:
         return [str(c) for c in self._head(head).classes_]
@@ -101,7 +102,7 @@ class HaltungModel:
             coef = _class_coef(clf, label)
             row = features.getrow(i)
             weights = row.data * coef[row.indices]
-            order = np.argsort(-weights, kind="stable")
+            order: Sequence[int] | np.ndarray = np.argsort(-weights, kind="stable")
             if k is not None:
                 order = [j for j in order[:k] if weights[j] > 0]
             explained = []
@@ -133,26 +134,13 @@ class HaltungModel:
         except KeyError:
             raise KeyError(f"this model has no {head!r} head (heads: {', '.join(self.heads)})") from None
 
-    def save(self, models_dir: str | Path, manifest: dict[str, Any]) -> str:
-        """Write a verified bundle atomically and return its version id."""
-        from training.bundle import save_bundle
-
-        return save_bundle(self, Path(models_dir), manifest)
-
-    @classmethod
-    def load(cls, bundle_dir: str | Path) -> HaltungModel:
-        """Load a bundle after checking its SHA-256 and library versions."""
-        from training.bundle import load_bundle
-
-        return load_bundle(Path(bundle_dir))
-
     def __getstate__(self) -> dict[str, Any]:
         # Only the fitted heads and parameters are pickled; version and manifest live beside them.
         return {"heads": self.heads, "params": self.params}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.heads, self.params = state["heads"], state["params"]
-        self.version, self.manifest = None, {}
+        self.version, self.manifest = None, Manifest()
 
 
 def _rows(texts: Sequence[str], targets: Sequence[str | None] | None, spans: Spans = None) -> list[Row]:

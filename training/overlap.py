@@ -7,12 +7,12 @@ of an evaluation file that the model was trained on can be counted exactly, with
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from training.data import read_examples
+from training.manifest import Manifest
 from training.train import data_ref, split_holdout
 
 
@@ -32,11 +32,10 @@ class Overlap:
         )
 
 
-def training_overlap(manifest: Mapping[str, Any], paths: Sequence[str | Path]) -> Overlap:
+def training_overlap(manifest: Manifest, paths: Sequence[str | Path]) -> Overlap:
     """Count the rows of `paths` that were in the training side of the model's data."""
-    data = manifest.get("data", {})
-    trained_on = set(data.get("train", ()))
-    fraction, seed = float(data.get("dev_fraction") or 0.0), int(data.get("seed") or 0)
+    trained_on = set(manifest.data.train)
+    fraction, seed = float(manifest.data.dev_fraction or 0.0), int(manifest.data.seed or 0)
     seen, total, sources = 0, 0, []
     for path in paths:
         examples = read_examples([path])

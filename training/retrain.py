@@ -1,31 +1,29 @@
-"""Retrain on the current model's base data plus stored labels, gate the candidate, promote it.
+"""Retrain on the current model's base data plus labels, gate the candidate, promote it by compare-and-swap.
 
-The service runs this as a separate process (`python -m training retrain ...`), so a crash or a
-`kill -9` here can never take serving down, and it is the same command a user runs offline. It never
-imports the service: its inputs are a models directory and a JSONL file of labels, its output a
-result JSON written atomically.
-
-Exit 0 means a result was written (`succeeded` = promoted, `rejected` = gate failed); any other
-exit means the job failed and `current` was not touched.
+`retrain` is a function over a model repository and labelled examples: it reads the base data the
+current model's manifest records (once), trains a candidate on it plus the labels, saves it, and scores
+candidate and current model on one evaluation set. `promote` then activates the candidate only if the
+gate passed (or `force`) *and* `current` is still the model it was compared with — a rollback made
+meanwhile is never overwritten. The service's retrain job and `python -m training retrain` both call
+these two functions; neither imports the other.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import tempfile
+import dataclasses
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from training.bundle import BundleError, bundle_dir, current_version, load_bundle, read_manifest, set_current
 from training.data import Example, read_examples
+from training.errors import ActivationConflict, NoCurrentModel, TrainingError
 from training.evaluate import evaluate
 from training.fit import DEFAULT_SPACE, Progress, SearchSpace
-from training.train import fingerprint, split_holdout, train_and_save
+from training.manifest import Manifest
+from training.repository import ModelRepository
+from training.train import split_holdout, train
 
 # The small grid tests use (HALTUNG_TRAIN_FAST=1 or --fast): one C, one window, two folds.
 FAST_SPACE = SearchSpace(C=(1.0,), window=(3,), folds=2)
@@ -43,23 +41,23 @@ class BaseData:
     seed: int
 
     @classmethod
-    def from_manifest(cls, manifest: dict[str, Any]) -> BaseData:
-        data = manifest.get("data") or {}
-        train, dev = data.get("train"), data.get("dev") or []
-        ok = isinstance(train, list) and train and all(isinstance(p, str) for p in [*train, *dev])
-        if not ok:
-            raise ValueError(
-                f"the manifest of model {manifest.get('version')!r} records no usable base data (data.train): "
+    def from_manifest(cls, manifest: Manifest) -> BaseData:
+        data = manifest.data
+        if not data.train:
+            raise TrainingError(
+                f"the manifest of model {manifest.version!r} records no usable base data (data.train): "
                 "train that model with `python -m training train` first"
             )
-        return cls(list(train), list(dev), float(data.get("dev_fraction") or 0.0), int(data.get("seed") or 0))
+        return cls(list(data.train), list(data.dev), float(data.dev_fraction), int(data.seed))
 
-    def evaluation_rows(self, extra_dev: Sequence[Example]) -> list[Example]:
-        """The same evaluation set train_and_save builds: dev files + held-out base slice + extra rows."""
-        rows = read_examples(self.dev) if self.dev else []
-        if self.dev_fraction:
-            rows += split_holdout(read_examples(self.train), self.dev_fraction, self.seed)[1]
-        return rows + list(extra_dev)
+    def read(self) -> tuple[list[Example], list[Example]]:
+        """Training rows and evaluation rows, as `train_and_save` split them: dev files + held-out slice."""
+        rows = read_examples(self.train)
+        dev = read_examples(self.dev) if self.dev else []
+        if not self.dev_fraction:
+            return rows, dev
+        kept, held = split_holdout(rows, self.dev_fraction, self.seed)
+        return kept, dev + held
 
 
 @dataclass(frozen=True)
@@ -105,66 +103,98 @@ def read_labels(path: Path) -> list[Example]:
     return read_examples([path])
 
 
+Status = Literal["succeeded", "rejected"]
+
+
+@dataclass(frozen=True)
+class RetrainResult:
+    """What a retrain did; `promoted` is only ever true after `promote` moved `current`."""
+
+    status: Status
+    promoted: bool
+    forced: bool
+    candidate_version: str
+    baseline_version: str
+    gate: Gate
+    metrics: dict[str, Any]
+    data: dict[str, Any]
+    timings: dict[str, float]
+    note: str | None = None
+
+    @property
+    def should_promote(self) -> bool:
+        return self.gate.passed or self.forced
+
+    def to_json(self) -> dict[str, Any]:
+        """The result as jobs and `--result` files have always recorded it."""
+        return {
+            "status": self.status,
+            "promoted": self.promoted,
+            "forced": self.forced,
+            "candidate_version": self.candidate_version,
+            "baseline_version": self.baseline_version,
+            "gate": self.gate.to_json(),
+            "note": self.note,
+            "metrics": self.metrics,
+            "data": self.data,
+            "timings": self.timings,
+        }
+
+
 def retrain(
-    models_dir: Path,
-    labels_path: Path,
+    repository: ModelRepository,
+    labels: Sequence[Example],
     *,
     tolerance: float = 0.01,
     holdout: float = 0.2,
     force: bool = False,
     space: SearchSpace = DEFAULT_SPACE,
     progress: Progress = lambda _: None,
-) -> dict[str, Any]:
-    """Train a candidate, compare it with the current model on one evaluation set, promote if it passes."""
+) -> RetrainResult:
+    """Train and save a candidate, and gate it against the current model on one evaluation set.
+
+    Nothing is activated here: call `promote` with the result. Until then `status` says what the gate
+    decided ("rejected" when it failed and `force` is not set).
+    """
     started = time.monotonic()
-    models_dir = Path(models_dir)
-    baseline = current_version(models_dir)
+    baseline = repository.current()
     if baseline is None:
-        raise BundleError(f"no current model in {models_dir}: nothing to retrain from")
-    base = BaseData.from_manifest(read_manifest(models_dir, baseline))
-    labels = read_labels(labels_path)
+        raise NoCurrentModel(f"no current model in {repository}: nothing to retrain from")
+    base = BaseData.from_manifest(repository.manifest(baseline))
+    base_train, base_eval = base.read()
     label_train, label_held = split_holdout(labels, holdout, base.seed)
-    evaluation = base.evaluation_rows(label_held)
-    current_model = load_bundle(bundle_dir(models_dir, baseline))
+    evaluation = base_eval + label_held
+    current_model = repository.load(baseline)
     progress(f"baseline {baseline}; {len(labels)} labels: {len(label_train)} train, {len(label_held)} held out")
     read_done = time.monotonic()
 
     lexicon = tuple(sorted({bool(p.get("lexicon", True)) for p in current_model.params.values()})) or space.lexicon
-    candidate = train_and_save(
-        base.train,
-        models_dir,
-        dev=base.dev,
-        dev_fraction=base.dev_fraction,
-        extra_train=label_train,
-        extra_dev=label_held,
+    refs = {"train": base.train, "dev": base.dev, "dev_fraction": base.dev_fraction}
+    candidate = train(
+        [*base_train, *label_train],
+        dev=evaluation,
+        data=refs,
         seed=base.seed,
         space=SearchSpace(C=space.C, window=space.window, lexicon=lexicon, folds=space.folds),
-        make_current=False,
         progress=progress,
     )
+    version = repository.save(candidate.model, candidate.manifest)
+    progress(f"saved candidate {version}")
     trained = time.monotonic()
-    if candidate.model.manifest["data"]["dev_fingerprint"] != fingerprint(evaluation):
-        raise RuntimeError("candidate and current model would be evaluated on different data")
     current_metrics = evaluate(current_model, evaluation)
     evaluated = time.monotonic()
 
     gate = quality_gate(current_metrics, candidate.metrics, tolerance)
-    promote = gate.passed or force
-    moved = promote and current_version(models_dir) != baseline  # e.g. a rollback while this ran
-    promote = promote and not moved
-    if promote:
-        set_current(models_dir, candidate.version)
-    progress(f"candidate {candidate.version}: gate {'passed' if gate.passed else 'failed'}, promoted={promote}")
-    return {
-        "status": "succeeded" if promote else "rejected",
-        "promoted": promote,
-        "forced": force,
-        "candidate_version": candidate.version,
-        "baseline_version": baseline,
-        "gate": gate.to_json(),
-        "note": f"not promoted: the current model changed from {baseline} during the retrain" if moved else None,
-        "metrics": {"candidate": summary(candidate.metrics), "current": summary(current_metrics)},
-        "data": {
+    progress(f"candidate {version}: gate {'passed' if gate.passed else 'failed'}")
+    return RetrainResult(
+        status="succeeded" if gate.passed or force else "rejected",
+        promoted=False,
+        forced=force,
+        candidate_version=version,
+        baseline_version=baseline,
+        gate=gate,
+        metrics={"candidate": summary(candidate.metrics), "current": summary(current_metrics)},
+        data={
             "base_train": base.train,
             "base_dev": base.dev,
             "labels": len(labels),
@@ -172,56 +202,26 @@ def retrain(
             "labels_held_out": len(label_held),
             "evaluation_rows": len(evaluation),
         },
-        "timings": {
+        timings={
             "read_s": round(read_done - started, 3),
             "train_s": round(trained - read_done, 3),
             "evaluate_current_s": round(evaluated - trained, 3),
             "total_s": round(time.monotonic() - started, 3),
         },
-    }
-
-
-def write_json_atomic(path: Path, payload: dict[str, Any]) -> None:
-    """Write to a temporary file and rename: a reader sees the whole result or none."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(payload, f, indent=2, ensure_ascii=False)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
-def cmd_retrain(args: argparse.Namespace) -> int:
-    from training.cli import _progress  # the CLI's timestamped progress lines
-
-    if args.nice:
-        os.nice(args.nice)
-    fast = args.fast or os.environ.get(FAST_ENV) == "1"
-    result = retrain(
-        Path(args.models_dir),
-        Path(args.labels),
-        tolerance=args.tolerance,
-        holdout=args.holdout,
-        force=args.force,
-        space=FAST_SPACE if fast else DEFAULT_SPACE,
-        progress=_progress(),
     )
-    if args.result:
-        write_json_atomic(Path(args.result), result)
-    print(f"{result['status']}: candidate {result['candidate_version']} (baseline {result['baseline_version']})")
-    return 0
 
 
-def add_parser(sub: Any) -> None:
-    """Register `retrain` on the CLI's subcommands."""
-    r = sub.add_parser("retrain", help="train on base data + labels, gate against the current model, promote")
-    r.add_argument("--models-dir", default="models")
-    r.add_argument("--labels", required=True, help="JSONL of labels (e.g. GET /v1/labels/export)")
-    r.add_argument("--tolerance", type=float, default=0.01, help="largest macro-F1 drop per head (default 0.01)")
-    r.add_argument("--holdout", type=float, default=0.2, help="share of labels held out for evaluation")
-    r.add_argument("--force", action="store_true", help="promote even if the quality gate fails")
-    r.add_argument("--fast", action="store_true", help=f"tiny search grid, for tests (also {FAST_ENV}=1)")
-    r.add_argument("--nice", type=int, default=0, help="lower this process's CPU priority (serving comes first)")
-    r.add_argument("--result", help="write the result JSON here (atomically)")
-    r.set_defaults(func=cmd_retrain)
+def promote(repository: ModelRepository, result: RetrainResult, *, by: str) -> RetrainResult:
+    """Activate the candidate if the gate passed (or force), only while `current` is still the baseline.
+
+    A compare-and-swap: when someone activated another version during the retrain, the candidate is not
+    promoted (status "rejected" with a note) and their choice stands.
+    """
+    if not result.should_promote:
+        return dataclasses.replace(result, status="rejected", promoted=False)
+    try:
+        repository.activate(result.candidate_version, expected_current=result.baseline_version, by=by, verify=False)
+    except ActivationConflict:
+        note = f"not promoted: the current model changed from {result.baseline_version} during the retrain"
+        return dataclasses.replace(result, status="rejected", promoted=False, note=note)
+    return dataclasses.replace(result, status="succeeded", promoted=True)

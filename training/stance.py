@@ -81,7 +81,7 @@ def _score_target(
 ) -> list[StanceResult]:
     question = target.is_question
     mentions = [
-        None if question else _known(s, spans[i]) if spans and spans[i] else locate(s, target)
+        None if question else _known(s, span) if spans and (span := spans[i]) else locate(s, target)
         for i, s in enumerate(sentences)
     ]
     scored = [i for i, m in enumerate(mentions) if question or m is not None or unmentioned == "score"]

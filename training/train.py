@@ -1,20 +1,30 @@
-"""Train → evaluate → save: the one path shared by the CLI, `make run` and the service's retrain job."""
+"""Train → evaluate → save: `train` fits examples; `train_and_save` is the CLI's path from files to a bundle."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from training.bundle import save_bundle
 from training.data import HEADS, STARTER, STARTER_DIR, Example, read_examples
+from training.errors import TrainingError
 from training.evaluate import evaluate
 from training.fit import DEFAULT_SPACE, Progress, SearchSpace, fit_model
 from training.model import HaltungModel
+from training.repository import ModelRepository, open_repository
+
+
+@dataclass(frozen=True)
+class Trained:
+    """A fitted model, its dev report and the manifest to save it with."""
+
+    model: HaltungModel
+    metrics: dict[str, Any]
+    manifest: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -39,8 +49,9 @@ def fingerprint(examples: Sequence[Example]) -> dict[str, Any]:
 def split_holdout(examples: Sequence[Example], fraction: float, seed: int) -> tuple[list[Example], list[Example]]:
     """Deterministic held-out slice by a hash of the row's text and target: stable as data grows."""
     if not 0 <= fraction < 1:
-        raise ValueError(f"holdout fraction must be in [0, 1), got {fraction}")
-    train, held = [], []
+        raise TrainingError(f"holdout fraction must be in [0, 1), got {fraction}")
+    train: list[Example] = []
+    held: list[Example] = []
     for e in examples:
         key = hashlib.sha256(f"{seed}\0{e.text}\0{e.target or ''}".encode()).digest()
         (held if int.from_bytes(key[:4], "big") / 2**32 < fraction else train).append(e)
@@ -54,47 +65,65 @@ def data_ref(path: str | Path) -> str:
     return str(Path(path).resolve())
 
 
+def train(
+    examples: Sequence[Example],
+    *,
+    dev: Sequence[Example] = (),
+    data: Mapping[str, Any] | None = None,
+    seed: int = 0,
+    space: SearchSpace = DEFAULT_SPACE,
+    progress: Progress = lambda _: None,
+    n_jobs: int = 1,
+) -> Trained:
+    """Fit with seeded CV on `examples`, evaluate on `dev`; the model and its manifest, not saved yet.
+
+    `data` is what the manifest records about where the rows came from (`train`, `dev`, `dev_fraction`).
+    """
+    progress(f"training on {len(examples)} rows, evaluating on {len(dev)}")
+    model = fit_model(examples, seed=seed, space=space, progress=progress, n_jobs=n_jobs)
+    metrics = evaluate(model, dev) if dev else {"heads": {}}
+    for head, r in metrics["heads"].items():
+        progress(f"{head}: dev macro-F1 {r['macro_f1']:.3f} (n={r['n']})")
+    manifest = {
+        "data": {
+            **(data or {}),
+            "seed": seed,
+            "train_fingerprint": fingerprint(examples),
+            "dev_fingerprint": fingerprint(dev),
+        },
+        "metrics": metrics,
+        "label_counts": {h: dict(Counter(str(e.label(h)) for e in examples if e.label(h))) for h in HEADS},
+    }
+    return Trained(model, metrics, manifest)
+
+
 def train_and_save(
     data: Sequence[str | Path],
-    models_dir: Path,
+    models: str | Path | ModelRepository,
     *,
     dev: Sequence[str | Path] = (),
     dev_fraction: float = 0.0,
-    extra_train: Sequence[Example] = (),
-    extra_dev: Sequence[Example] = (),
     seed: int = 0,
     space: SearchSpace = DEFAULT_SPACE,
     make_current: bool = True,
     progress: Progress = lambda _: None,
     n_jobs: int = 1,
 ) -> TrainResult:
-    """Read and validate data, fit with seeded CV, evaluate on dev, save a bundle; return it.
+    """Read and validate the files, train, save a bundle (and make it current); the CLI's `train`.
 
-    `dev_fraction` holds out a deterministic slice of `data` for evaluation when no dev files are
-    given; `extra_train`/`extra_dev` let the retrain job add stored labels to both sides.
+    `dev_fraction` holds out a deterministic slice of `data` for evaluation when no dev files are given.
     """
+    repository = open_repository(models)
     examples = read_examples(data)
     dev_examples = read_examples(dev) if dev else []
     train_examples, held = split_holdout(examples, dev_fraction, seed) if dev_fraction else (examples, [])
-    train_examples = [*train_examples, *extra_train]
-    dev_examples = [*dev_examples, *held, *extra_dev]
-    progress(f"read {len(examples)} rows; training on {len(train_examples)}, evaluating on {len(dev_examples)}")
-    model = fit_model(train_examples, seed=seed, space=space, progress=progress, n_jobs=n_jobs)
-    metrics = evaluate(model, dev_examples) if dev_examples else {"heads": {}}
-    for head, r in metrics["heads"].items():
-        progress(f"{head}: dev macro-F1 {r['macro_f1']:.3f} (n={r['n']})")
-    manifest = {
-        "data": {
-            "train": [data_ref(p) for p in data],
-            "dev": [data_ref(p) for p in dev],
-            "dev_fraction": dev_fraction,
-            "seed": seed,
-            "train_fingerprint": fingerprint(train_examples),
-            "dev_fingerprint": fingerprint(dev_examples),
-        },
-        "metrics": metrics,
-        "label_counts": {h: dict(Counter(str(e.label(h)) for e in train_examples if e.label(h))) for h in HEADS},
-    }
-    version = save_bundle(model, Path(models_dir), manifest, make_current=make_current)
-    progress(f"saved model version {version} to {models_dir}")
-    return TrainResult(model, version, metrics)
+    progress(f"read {len(examples)} rows")
+    refs = {"train": [data_ref(p) for p in data], "dev": [data_ref(p) for p in dev], "dev_fraction": dev_fraction}
+    trained = train(
+        train_examples, dev=[*dev_examples, *held], data=refs, seed=seed, space=space, progress=progress, n_jobs=n_jobs
+    )
+    version = repository.save(trained.model, trained.manifest)
+    if make_current:
+        repository.activate(version, by="train", verify=False)
+    progress(f"saved model version {version} to {repository}")
+    return TrainResult(trained.model, version, trained.metrics)

@@ -29,13 +29,13 @@ from threadpoolctl import threadpool_limits
 class HaltungRuntime(MLModel):
     async def load(self) -> bool:
         from service.segmentation import Segmenter
+        from training import load_bundle
         from training.fastvec import accelerate
-        from training.model import HaltungModel
 
         params = self.settings.parameters
         assert params is not None and params.uri
         extra: dict[str, Any] = params.extra or {}
-        model = HaltungModel.load(params.uri)
+        model = load_bundle(params.uri)
         self._model = accelerate(model, fast=extra.get("classes", "fast") == "fast")
         self._segmenter = Segmenter()
         threadpool_limits(limits=1)  # like the Haltung service's workers: one BLAS thread each

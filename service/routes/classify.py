@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request
 from fastapi.responses import JSONResponse
@@ -12,7 +12,7 @@ from service.deps import MetricsDep, ModelDep, SegmenterDep, SettingsDep
 from service.errors import ApiError
 from service.examples import reference_article
 from service.schemas import ClassifyRequest, ClassifyResponse
-from service.scoring import Document, TooManySentences, score, segment
+from service.scoring import Document, score, segment
 
 router = APIRouter(prefix="/v1", tags=["classify"])
 
@@ -96,7 +96,7 @@ async def classify(
         )
     targets = body.stance_targets()
 
-    def work() -> tuple[list[Document], dict]:
+    def work() -> tuple[list[Document], dict[str, Any]]:
         docs = segment(
             segmenter,
             text=body.text,
@@ -106,18 +106,15 @@ async def classify(
         )
         return docs, score(model, docs, targets, body.explain, body.unmentioned)
 
-    try:
-        # A few pre-split sentences cost well under a millisecond: scoring them on the event loop saves the
-        # thread hand-offs, which cost more than the work. Anything else runs in a worker thread, in one hop.
-        small = (
-            body.sentences is not None
-            and len(body.sentences) <= INLINE_SENTENCES
-            and len(body.targets) <= 2
-            and body.explain == 0
-        )
-        docs, result = work() if small else await run_in_threadpool(work)
-    except TooManySentences as err:
-        raise ApiError(413, "too_many_sentences", str(err), {"count": err.count, "limit": err.limit}) from None
+    # A few pre-split sentences cost well under a millisecond: scoring them on the event loop saves the
+    # thread hand-offs, which cost more than the work. Anything else runs in a worker thread, in one hop.
+    small = (
+        body.sentences is not None
+        and len(body.sentences) <= INLINE_SENTENCES
+        and len(body.targets) <= 2
+        and body.explain == 0
+    )
+    docs, result = work() if small else await run_in_threadpool(work)
     count = sum(len(d.sentences) for d in docs)
     metrics.sentences.inc(count)
     request.state.sentences = count

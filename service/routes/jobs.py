@@ -6,13 +6,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Response
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.concurrency import run_in_threadpool
 
-from service.deps import JobsDep, LabelsDep, RetrainerDep, SettingsDep, WriteAccess
+from service.deps import RetrainerDep, WriteAccess
 from service.errors import ApiError
-from service.jobs import RetrainRunning
 from service.routes.labels import WRITE_ERRORS
-from training.bundle import BundleError, current_version
 
 router = APIRouter(prefix="/v1", tags=["retrain"])
 
@@ -36,9 +33,10 @@ class JobOut(BaseModel):
     started_at: str | None
     finished_at: str | None
     duration_s: float | None = Field(description="seconds since the training process started (until it ended)")
-    pid: int | None = Field(description="the training process")
+    pid: int | None = Field(description="the job's process")
     exit_code: int | None
     error: str | None
+    log: list[str] = Field(default_factory=list, description="the job's last progress lines")
     candidate_version: str | None
     baseline_version: str | None = Field(description="the model that was current when the job started")
     promoted: bool | None
@@ -59,36 +57,23 @@ class JobOut(BaseModel):
 async def retrain(
     response: Response,
     retrainer: RetrainerDep,
-    labels: LabelsDep,
-    settings: SettingsDep,
     body: Annotated[RetrainIn | None, Body()] = None,
-) -> dict:
+) -> dict[str, Any]:
     """Train a candidate on the current model's base data + all labels in a separate process.
 
     It is promoted only if no head's macro-F1 drops by more than HALTUNG_GATE_TOLERANCE against the
-    current model (`force` promotes anyway). One retrain at a time: 409 while one is queued or running.
+    current model (`force` promotes anyway), and only while that model is still current. One retrain at a
+    time: 409 while one is queued or running.
     """
-    try:
-        has_model = await run_in_threadpool(current_version, settings.models_dir) is not None
-    except BundleError:
-        has_model = False
-    if not has_model:
-        raise ApiError(409, "no_model", "There is no current model to retrain from.")
-    if await run_in_threadpool(labels.count) == 0:
-        raise ApiError(409, "no_labels", "No labels are stored: POST some to /v1/labels first.")
-    try:
-        job = await retrainer.start(force=bool(body and body.force))
-    except RetrainRunning as err:
-        raise ApiError(409, "retrain_running", str(err), {"job_id": err.job_id}) from None
+    job = await retrainer.start(force=bool(body and body.force))
     response.headers["Location"] = f"/v1/jobs/{job.id}"
     return {"job_id": job.id, "status": job.status}
 
 
 @router.get("/jobs/{job_id}", response_model=JobOut, responses={404: {"description": "unknown job"}})
-async def get_job(job_id: str, jobs: JobsDep) -> dict:
+async def get_job(job_id: str, retrainer: RetrainerDep) -> dict[str, Any]:
     """Status, timings, and the candidate's and the current model's metrics on the evaluation set."""
-    await run_in_threadpool(jobs.reap)
-    job = await run_in_threadpool(jobs.get, job_id)
+    job = await retrainer.job(job_id)
     if job is None:
         raise ApiError(404, "job_not_found", f"no retrain job with id {job_id!r}")
     return job.to_json()

@@ -11,7 +11,8 @@ from starlette.concurrency import run_in_threadpool
 
 from service.deps import LabelsDep, WriteAccess
 from service.errors import ApiError
-from service.labels import MAX_PAGE, InvalidCursor, LabelsRejected
+from service.labels import MAX_PAGE, StoredLabel
+from training import Label
 
 router = APIRouter(prefix="/v1", tags=["labels"])
 WRITE_ERRORS: dict[int | str, dict[str, Any]] = {  # error bodies: {"error": {"code", "message", "details"}}
@@ -23,15 +24,13 @@ MAX_BATCH = 1000
 LabelId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")]
 
 
-class LabelIn(BaseModel):
-    """One labelled sentence; at least one of `stance` and `sentiment`."""
+class LabelIn(Label):
+    """One labelled sentence; at least one of `stance` and `sentiment` (the rules of `training.Label`)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     text: str = Field(max_length=10_000)
     target: str | None = Field(None, max_length=300, description="the stance target, e.g. Russland")
-    stance: str | None = Field(None, description="against | favor | neutral")
-    sentiment: str | None = Field(None, description="negative | neutral | positive")
     id: LabelId | None = Field(None, description="your own id; generated when left out")
 
 
@@ -39,16 +38,6 @@ class LabelsIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     labels: list[LabelIn] = Field(min_length=1, description=f"at most {MAX_BATCH} per request")
-
-
-class LabelOut(BaseModel):
-    id: str
-    text: str
-    target: str | None
-    stance: str | None
-    sentiment: str | None
-    created_at: str
-    updated_at: str
 
 
 class LabelsStored(BaseModel):
@@ -59,7 +48,7 @@ class LabelsStored(BaseModel):
 
 
 class LabelPage(BaseModel):
-    items: list[LabelOut]
+    items: list[StoredLabel]
     next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last page")
 
 
@@ -81,7 +70,7 @@ _EXAMPLE = {
 async def post_labels(
     body: Annotated[LabelsIn, Body(openapi_examples={"batch": {"summary": "Two labels", "value": _EXAMPLE}})],
     labels: LabelsDep,
-) -> dict:
+) -> dict[str, Any]:
     """Store a batch: all rows or none (422 lists every bad row). Same (text, target) again updates it."""
     if len(body.labels) > MAX_BATCH:
         raise ApiError(
@@ -91,11 +80,7 @@ async def post_labels(
             {"count": len(body.labels), "limit": MAX_BATCH},
         )
     rows = [item.model_dump(exclude_none=True) for item in body.labels]
-    try:
-        stored = await run_in_threadpool(labels.upsert, rows)
-    except LabelsRejected as err:
-        message = f"{len(err.errors)} row(s) are invalid; nothing was stored."
-        raise ApiError(422, "invalid_labels", message, err.errors) from None
+    stored = await run_in_threadpool(labels.upsert, rows)
     return {"ids": stored.ids, "count": len(stored.ids), "created": stored.created, "updated": stored.updated}
 
 
@@ -104,12 +89,9 @@ async def list_labels(
     labels: LabelsDep,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
-) -> dict:
+) -> dict[str, Any]:
     """Stored labels, oldest first, `limit` at a time."""
-    try:
-        items, next_cursor = await run_in_threadpool(labels.page, cursor, limit)
-    except InvalidCursor as err:
-        raise ApiError(400, "invalid_cursor", str(err)) from None
+    items, next_cursor = await run_in_threadpool(labels.page, cursor, limit)
     return {"items": [label.to_json() for label in items], "next_cursor": next_cursor}
 
 

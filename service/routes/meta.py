@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -14,9 +16,9 @@ router = APIRouter()
 
 
 @router.get("/v1/model", response_model=ModelInfo, tags=["model"])
-async def model_info(model: ModelDep) -> dict:
+async def model_info(model: ModelDep) -> dict[str, Any]:
     """Version, heads and labels, training data summary and dev metrics of the served model."""
-    m = model.manifest
+    m = model.manifest.to_json()  # what the bundle records, as it records it
     return {
         "version": model.version,
         "created_at": m.get("created_at"),
@@ -29,13 +31,13 @@ async def model_info(model: ModelDep) -> dict:
 
 
 @router.get("/v1/health/live", tags=["health"])
-async def live() -> dict:
+async def live() -> dict[str, str]:
     """The process answers."""
     return {"status": "ok"}
 
 
 @router.get("/v1/health/ready", tags=["health"])
-async def ready(store: StoreDep) -> dict:
+async def ready(store: StoreDep) -> dict[str, str | None]:
     """Ready only with a verified model loaded."""
     if store.model is None:
         raise ApiError(503, "not_ready", store.error or "no model loaded yet")

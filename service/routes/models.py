@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from functools import partial
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from service.deps import StoreDep, WriteAccess
-from service.errors import ApiError
 from service.routes.labels import WRITE_ERRORS
-from training.bundle import MANIFEST_FILE, BundleError, bundle_dir, current_version, list_versions
+from training import Activation, BundleError, Manifest, ModelRepository
 
 router = APIRouter(prefix="/v1", tags=["model"])
 
@@ -29,10 +29,18 @@ class WorkerOut(BaseModel):
     served_version: str | None
 
 
+class ActivationOut(BaseModel):
+    version: str
+    previous: str | None
+    by: str = Field(description="who or what moved `current`: api, cli, train, seed, retrain <job id>")
+    at: str
+
+
 class ModelsOut(BaseModel):
     current: str | None = Field(description="the version models/current points at")
     worker: WorkerOut
     versions: list[VersionOut] = Field(description="newest first")
+    history: list[ActivationOut] = Field(default_factory=list, description="every activation, oldest first")
 
 
 class Activated(BaseModel):
@@ -40,28 +48,28 @@ class Activated(BaseModel):
     previous: str | None
 
 
-def _versions(models_dir: Any) -> tuple[str | None, list[dict[str, Any]]]:
-    try:
-        current = current_version(models_dir)
-    except BundleError:
-        current = None
-    return current, list_versions(models_dir)
-
-
 @router.get("/models", response_model=ModelsOut)
-async def models(store: StoreDep) -> dict:
-    """Every complete bundle with its manifest, and which one is current."""
-    current, manifests = await run_in_threadpool(_versions, store.models_dir)
+async def models(store: StoreDep) -> dict[str, Any]:
+    """Every complete bundle with its manifest, which one is current, and how `current` moved."""
+    current, manifests, history = await run_in_threadpool(_listing, store.repository)
     served = store.model.version if store.model else None
     return {
         "current": current,
         "worker": {"pid": os.getpid(), "served_version": served},
         "versions": [
-            {"version": v, "created_at": m.get("created_at"), "current": v == current, "manifest": m}
+            {"version": m.version, "created_at": m.created_at, "current": m.version == current, "manifest": m.to_json()}
             for m in manifests
-            for v in [m["version"]]
         ],
+        "history": [a.to_json() for a in history],
     }
+
+
+def _listing(repository: ModelRepository) -> tuple[str | None, list[Manifest], list[Activation]]:
+    try:
+        current = repository.current()
+    except BundleError:  # a damaged pointer: list what is there
+        current = None
+    return current, repository.versions(), repository.history()
 
 
 @router.post(
@@ -71,23 +79,21 @@ async def models(store: StoreDep) -> dict:
     responses={
         **WRITE_ERRORS,
         404: {"description": "unknown version"},
-        409: {"description": "bundle refused (SHA-256 mismatch, other library versions): nothing changed"},
+        409: {
+            "description": "bundle refused (SHA-256 mismatch, other library versions), or `current` is not "
+            "`expected_current`: nothing changed"
+        },
         422: {"description": "not a valid version name"},
     },
 )
-async def activate(version: str, store: StoreDep) -> dict:
+async def activate(
+    version: str,
+    store: StoreDep,
+    expected_current: Annotated[
+        str | None, Query(max_length=64, description="activate only if this version is current (compare-and-swap)")
+    ] = None,
+) -> dict[str, Any]:
     """Verify the bundle's SHA-256, load it, then point `current` at it; a refused bundle changes nothing."""
-    try:
-        directory = bundle_dir(store.models_dir, version)
-    except BundleError as err:
-        raise ApiError(422, "invalid_version", str(err), {"pattern": "[0-9A-Za-z][0-9A-Za-z_.-]{0,63}"}) from None
-    if not await run_in_threadpool((directory / MANIFEST_FILE).is_file):
-        raise ApiError(404, "version_not_found", f"no model version {version!r}")
     previous = store.model.version if store.model else None
-    try:
-        model = await run_in_threadpool(store.activate, version)
-    except (BundleError, OSError, ValueError) as err:
-        raise ApiError(
-            409, "model_refused", f"Model {version} was not activated: {err}", {"serving": previous}
-        ) from None
-    return {"version": model.version, "previous": previous}
+    await run_in_threadpool(partial(store.activate, version, by="api", expected_current=expected_current))
+    return {"version": version, "previous": previous}

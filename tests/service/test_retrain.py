@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import shutil
+import sqlite3
 import subprocess
 import sys
 import time
@@ -15,11 +18,15 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from service.jobs import QUEUED_GRACE_S, RESULT_FILE, JobStore, RetrainRunning, retrain_process_alive
+from service import retrain_job
+from service.db import SCHEMA_VERSION, SchemaTooNew
+from service.jobs import QUEUED_GRACE_S, JobStore, RetrainRunning, activated_by, retrain_process_alive
+from service.labels import LabelStore
 from service.settings import Settings
 from tests.retrain_support import API_KEY, AUTH, CORRECTION_SENTENCES, Base, build_base, correction_labels
-from tests.service.conftest import running_client
-from training.bundle import MODEL_FILE, current_version
+from tests.service.conftest import TinyModel, running_client
+from training import DirectoryRepository
+from training.bundle import MODEL_FILE
 
 api = pytest.mark.asyncio(loop_scope="session")  # the fixtures of tests/service/conftest.py live there
 
@@ -71,16 +78,60 @@ def test_a_running_job_whose_process_is_gone_is_failed(jobs: JobStore, tmp_path:
     assert jobs.reap() == []
 
 
-def test_a_job_whose_process_finished_alone_takes_its_result(jobs: JobStore) -> None:
-    """The worker died, the training process (own session) finished and wrote its result."""
+def test_a_job_that_died_after_recording_its_result_ends_as_the_repository_says(
+    jobs: JobStore, base: Base, tmp_path: Path
+) -> None:
+    """The job process recorded its result, then died: before or after its activation (signed with its id)."""
+    repository = DirectoryRepository(base.copy_to(tmp_path / "models"))
+    outcomes = {}
+    for activated in (False, True):
+        job = jobs.create(force=False)
+        jobs.mark_running(job.id, dead_pid())
+        result = {"status": "succeeded", "promoted": False, "candidate_version": base.version, "metrics": {}}
+        jobs.record_result(job.id, result)
+        if activated:
+            repository.activate(base.version, by=activated_by(job.id), verify=False)
+        assert jobs.reap(repository) == [job.id]
+        outcomes[activated] = jobs.get(job.id)
+    died_before, died_after = outcomes[False], outcomes[True]
+    assert died_before is not None and died_before.status == "failed" and "before promoting" in str(died_before.error)
+    assert died_after is not None and died_after.status == "succeeded" and died_after.to_json()["promoted"] is True
+    assert died_after.to_json()["candidate_version"] == base.version
+
+
+def test_a_rejected_job_that_died_before_its_final_status_is_rejected(jobs: JobStore) -> None:
     job = jobs.create(force=False)
     jobs.mark_running(job.id, dead_pid())
-    jobs.workdir(job.id).mkdir(parents=True)
-    result = {"status": "succeeded", "promoted": True, "candidate_version": "v2", "metrics": {}}
-    (jobs.workdir(job.id) / RESULT_FILE).write_text(json.dumps(result), encoding="utf-8")
-    jobs.reap()
-    done = jobs.get(job.id)
-    assert done is not None and done.status == "succeeded" and done.to_json()["candidate_version"] == "v2"
+    jobs.record_result(job.id, {"status": "rejected", "promoted": False, "candidate_version": "v2"})
+    assert jobs.reap() == [job.id]
+    assert jobs.get(job.id).status == "rejected"  # type: ignore[union-attr]
+
+
+def test_a_database_from_before_schema_versions_is_migrated(tmp_path: Path) -> None:
+    """An SQLite file written before PRAGMA user_version (version 0, today's tables) opens and is upgraded."""
+    path = tmp_path / "labels.sqlite3"
+    old = sqlite3.connect(path)
+    old.executescript(
+        "CREATE TABLE jobs (id TEXT PRIMARY KEY, status TEXT NOT NULL, force INTEGER NOT NULL,"
+        " created_at REAL NOT NULL, started_at REAL, finished_at REAL, heartbeat_at REAL, pid INTEGER,"
+        " exit_code INTEGER, result TEXT, error TEXT);"
+        "INSERT INTO jobs (id, status, force, created_at, result) VALUES"
+        " ('job_old', 'succeeded', 0, 1.0, '{\"candidate_version\": \"v1\"}');"
+    )
+    old.close()
+    store = JobStore(path)
+    job = store.get("job_old")
+    assert job is not None and job.status == "succeeded" and job.to_json()["candidate_version"] == "v1"
+    store.append_log("job_old", "a line")  # the column version 2 added
+    store.close()
+    upgraded = sqlite3.connect(path)
+    assert upgraded.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert upgraded.execute("SELECT log FROM jobs").fetchone()[0] == "a line"
+    upgraded.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    upgraded.commit()
+    upgraded.close()
+    with pytest.raises(SchemaTooNew, match="upgrade"):
+        JobStore(path)
 
 
 def test_a_live_training_process_keeps_its_job_running(jobs: JobStore) -> None:
@@ -107,6 +158,28 @@ def test_a_job_queued_for_too_long_never_started(jobs: JobStore) -> None:
         conn.execute("UPDATE jobs SET created_at = ? WHERE id = ?", (time.time() - QUEUED_GRACE_S - 1, job.id))
     assert jobs.reap() == [job.id]
     assert "never started" in str(jobs.get(job.id).error)  # type: ignore[union-attr]
+
+
+def test_a_job_process_that_cannot_train_records_why(tiny_model: TinyModel, tmp_path: Path) -> None:
+    """The job process itself writes the outcome: here a base data file that is gone (a HaltungError, exit 2)."""
+    models = tmp_path / "models"
+    shutil.copytree(tiny_model.models_dir, models)
+    manifest_path = models / tiny_model.version / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    manifest["data"]["train"] = [str(tmp_path / "gone.jsonl")]
+    manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+    settings = Settings(models_dir=models, data_dir=tmp_path / "data", train_fast=True)
+    LabelStore.in_dir(settings.data_dir).upsert(correction_labels())
+    jobs = JobStore.in_dir(settings.data_dir)
+    job = jobs.create(force=False)
+
+    assert retrain_job.run(job.id, settings) == 2
+    failed = jobs.get(job.id)
+    assert failed is not None and failed.status == "failed" and failed.exit_code == 2
+    assert "no such file or directory" in str(failed.error) and failed.pid == os.getpid()
+    assert retrain_job.run(job.id, settings) == 1  # a job runs once: it is no longer queued
+    assert DirectoryRepository(models).current() == tiny_model.version
+    jobs.close()
 
 
 def test_unknown_or_malformed_job_ids(jobs: JobStore) -> None:
@@ -180,6 +253,7 @@ async def test_retrain_promotes_and_this_worker_serves_the_new_version_at_once(
     assert job["exit_code"] == 0 and job["promoted"] and job["baseline_version"] == base.version
     assert job["started_at"] and job["finished_at"] and job["duration_s"] > 0
     assert set(job["metrics"]) == {"candidate", "current"}
+    assert any(line.startswith("succeeded: candidate") for line in job["log"])  # the job's own progress lines
     assert job["metrics"]["candidate"]["sentiment"]["n"] == job["metrics"]["current"]["sentiment"]["n"]
     # This worker refreshed before recording success: the very next answer uses the new model.
     version, labels = await sentiments(client)
@@ -216,7 +290,7 @@ async def test_activate_rolls_back_and_refuses_unknown_invalid_or_tampered_versi
     assert response.status_code == 200
     assert response.json() == {"version": base.version, "previous": job["candidate_version"]}
     assert await sentiments(client) == (base.version, before)  # the earlier predictions are back
-    assert current_version(app.state.store.models_dir) == base.version
+    assert app.state.store.repository.current() == base.version
 
     missing = await client.post("/v1/models/20990101T000000Z-deadbeef/activate", headers=AUTH)
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "version_not_found"
@@ -234,7 +308,29 @@ async def test_activate_rolls_back_and_refuses_unknown_invalid_or_tampered_versi
     assert "SHA-256" in refused.json()["error"]["message"]
     assert refused.json()["error"]["details"] == {"serving": base.version}
     assert await sentiments(client) == (base.version, before)
-    assert current_version(app.state.store.models_dir) == base.version
+    assert app.state.store.repository.current() == base.version
+
+
+@api
+async def test_activate_with_expected_current_is_a_compare_and_swap(
+    app_client: tuple[FastAPI, httpx.AsyncClient], base: Base, tmp_path: Path
+) -> None:
+    app, client = app_client
+    shutil.copytree(tmp_path / "models" / base.version, tmp_path / "models" / "other")
+    manifest_path = tmp_path / "models" / "other" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    manifest_path.write_text(json.dumps({**manifest, "version": "other"}), encoding="utf-8")
+
+    stale = await client.post("/v1/models/other/activate", params={"expected_current": "someone-else"}, headers=AUTH)
+    assert stale.status_code == 409, stale.text
+    assert stale.json()["error"]["code"] == "activation_conflict"
+    assert stale.json()["error"]["details"] == {"expected": "someone-else", "current": base.version}
+    assert app.state.store.repository.current() == base.version
+
+    ok = await client.post("/v1/models/other/activate", params={"expected_current": base.version}, headers=AUTH)
+    assert ok.status_code == 200 and ok.json() == {"version": "other", "previous": base.version}
+    history = (await client.get("/v1/models")).json()["history"]
+    assert [(a["version"], a["previous"], a["by"]) for a in history][-1] == ("other", base.version, "api")
 
 
 @api

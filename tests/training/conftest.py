@@ -14,6 +14,7 @@ from training.bundle import CURRENT_FILE
 from training.data import Example, read_examples
 from training.fit import SearchSpace, fit_model
 from training.model import HaltungModel
+from training.repository import DirectoryRepository
 
 # One C, one window, two folds: the search machinery runs, but the session model fits in about a second.
 SMALL_SPACE = SearchSpace(C=(1.0,), window=(3,), folds=2)
@@ -58,7 +59,9 @@ def saved_model(tmp_path_factory: pytest.TempPathFactory, train_slice: list[Exam
     """Trained once, saved as a real bundle; tests must not modify it (copy it with `models_copy`)."""
     model = fit_model(train_slice, seed=0, space=SMALL_SPACE)
     models_dir = tmp_path_factory.mktemp("session-models")
-    version = model.save(models_dir, {"data": {"train": ["starter slice"]}})
+    repository = DirectoryRepository(models_dir)
+    version = repository.save(model, {"data": {"train": ["starter slice"]}})
+    repository.activate(version, by="test", verify=False)
     return SavedModel(model, models_dir, version)
 
 

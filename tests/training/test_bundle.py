@@ -30,8 +30,17 @@ from training.bundle import (
     sha256_bytes,
 )
 from training.model import HaltungModel
+from training.repository import DirectoryRepository
 
 from .conftest import SavedModel
+
+
+def save_current(model: HaltungModel, models_dir: Path, manifest: dict[str, Any]) -> str:
+    """Save a bundle and make it current, through the repository (the one owner of `current`)."""
+    repository = DirectoryRepository(models_dir)
+    version = repository.save(model, manifest)
+    repository.activate(version, by="test", verify=False)
+    return version
 
 
 class CreatesMarker:
@@ -83,8 +92,8 @@ def test_saved_bundle_has_a_complete_manifest(saved_model: SavedModel) -> None:
 
 def test_saving_twice_gives_two_versions(models_copy: SavedModel) -> None:
     model = load_bundle(models_copy.directory)
-    first = save_bundle(model, models_copy.models_dir, {})
-    second = save_bundle(model, models_copy.models_dir, {})
+    first = save_current(model, models_copy.models_dir, {})
+    second = save_current(model, models_copy.models_dir, {})
     assert len({models_copy.version, first, second}) == 3
     assert current_version(models_copy.models_dir) == second
     assert {m["version"] for m in list_versions(models_copy.models_dir)} == {models_copy.version, first, second}
@@ -92,7 +101,7 @@ def test_saving_twice_gives_two_versions(models_copy: SavedModel) -> None:
 
 
 def test_bundles_are_readable_by_a_service_running_as_another_user(models_copy: SavedModel) -> None:
-    version = save_bundle(load_bundle(models_copy.directory), models_copy.models_dir, {})
+    version = save_current(load_bundle(models_copy.directory), models_copy.models_dir, {})
     directory = models_copy.models_dir / version
     assert directory.stat().st_mode & 0o755 == 0o755
     for path in (directory / "model.joblib", directory / "manifest.json", models_copy.models_dir / "current"):
@@ -320,14 +329,14 @@ def test_failed_pointer_update_keeps_the_old_current(models_copy: SavedModel, mo
     model = load_bundle(models_copy.directory)
     replace_failing(monkeypatch, lambda src, dst: dst.name == CURRENT_FILE)
     with pytest.raises(OSError, match="No space left"):
-        save_bundle(model, models_dir, {"note": "new"})
+        save_current(model, models_dir, {"note": "new"})
     monkeypatch.undo()
     assert_current_is_complete(models_dir, models_copy.version)
     # The new bundle itself was complete before the pointer moved: it is listed and loads.
     versions = [m["version"] for m in list_versions(models_dir)]
     assert len(versions) == 2
     (new,) = set(versions) - {models_copy.version}
-    assert load_bundle(models_dir / new).manifest["note"] == "new"
+    assert load_bundle(models_dir / new).manifest.to_json()["note"] == "new"
     set_current(models_dir, new)
     assert_current_is_complete(models_dir, new)
 
@@ -357,10 +366,10 @@ def test_model_file_write_failing_midway_leaves_no_half_bundle(
 def test_successful_save_moves_current_only_when_asked(models_copy: SavedModel) -> None:
     models_dir = models_copy.models_dir
     model: HaltungModel = load_bundle(models_copy.directory)
-    quiet = save_bundle(model, models_dir, {}, make_current=False)
+    quiet = save_bundle(model, models_dir, {})
     assert_current_is_complete(models_dir, models_copy.version)
     assert model.version == quiet
-    loud = model.save(models_dir, {})
+    loud = save_current(model, models_dir, {})
     assert_current_is_complete(models_dir, loud)
     set_current(models_dir, models_copy.version)  # rollback
     assert_current_is_complete(models_dir, models_copy.version)

@@ -1,9 +1,12 @@
-"""training.retrain: base data from the manifest + labels, one evaluation set, the quality gate, promotion."""
+"""training.retrain: base data from the manifest + labels, one evaluation set, the quality gate, promotion by
+compare-and-swap."""
 
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,8 +23,15 @@ from tests.training.conftest import SavedModel
 from training.bundle import current_version, list_versions, load_current, read_manifest
 from training.cli import main
 from training.data import read_examples
-from training.retrain import FAST_SPACE, quality_gate, read_labels, retrain
+from training.repository import DirectoryRepository
+from training.retrain import FAST_SPACE, promote, quality_gate, read_labels, retrain
 from training.train import fingerprint, split_holdout
+
+
+def run_retrain(models: Path, labels: Path, **options: Any) -> dict[str, Any]:
+    """What `python -m training retrain` does: retrain, then promote (signed "test")."""
+    repository = DirectoryRepository(models)
+    return promote(repository, retrain(repository, read_labels(labels), **options), by="test").to_json()
 
 
 @pytest.fixture(scope="module")
@@ -51,9 +61,11 @@ def test_gate_allows_drops_up_to_the_tolerance() -> None:
 def test_corrections_are_learned_and_promoted(base: Base, models: Path, tmp_path: Path) -> None:
     labels = write_labels(tmp_path / "labels.jsonl", correction_labels())
     before = load_current(models)
-    result = retrain(models, labels, space=FAST_SPACE)
+    result = run_retrain(models, labels, space=FAST_SPACE)
 
     assert result["status"] == "succeeded" and result["promoted"] and not result["forced"]
+    last = DirectoryRepository(models).history()[-1]
+    assert (last.version, last.previous, last.by) == (result["candidate_version"], base.version, "test")
     assert result["baseline_version"] == base.version
     assert current_version(models) == result["candidate_version"] != base.version
     assert result["gate"]["passed"] and result["gate"]["tolerance"] == 0.01
@@ -79,7 +91,7 @@ def test_corrections_are_learned_and_promoted(base: Base, models: Path, tmp_path
 
 def test_poisoned_labels_are_rejected_and_current_stays(base: Base, models: Path, tmp_path: Path) -> None:
     labels = write_labels(tmp_path / "labels.jsonl", poisoned_labels(base))
-    result = retrain(models, labels, space=FAST_SPACE)
+    result = run_retrain(models, labels, space=FAST_SPACE)
     assert result["status"] == "rejected" and not result["promoted"]
     assert not result["gate"]["passed"]
     assert any("drop" in reason for reason in result["gate"]["reasons"])
@@ -91,10 +103,28 @@ def test_poisoned_labels_are_rejected_and_current_stays(base: Base, models: Path
 
 def test_force_promotes_a_candidate_the_gate_rejects(base: Base, models: Path, tmp_path: Path) -> None:
     labels = write_labels(tmp_path / "labels.jsonl", poisoned_labels(base))
-    result = retrain(models, labels, space=FAST_SPACE, force=True)
+    result = run_retrain(models, labels, space=FAST_SPACE, force=True)
     assert result["status"] == "succeeded" and result["promoted"] and result["forced"]
     assert not result["gate"]["passed"]
     assert current_version(models) == result["candidate_version"]
+
+
+def test_a_rollback_during_the_retrain_is_never_overwritten(base: Base, models: Path, tmp_path: Path) -> None:
+    """Compare-and-swap: `current` moved after the candidate was compared with the baseline, so it stays."""
+    repository = DirectoryRepository(models)
+    labels = read_labels(write_labels(tmp_path / "l.jsonl", correction_labels()))
+    result = retrain(repository, labels, space=FAST_SPACE, force=True)  # it would be promoted, gate or not
+    assert result.should_promote and result.baseline_version == base.version
+    shutil.copytree(models / base.version, models / "other")
+    manifest = json.loads((models / "other" / "manifest.json").read_text(encoding="utf-8"))
+    (models / "other" / "manifest.json").write_text(json.dumps({**manifest, "version": "other"}), encoding="utf-8")
+    repository.activate("other", by="someone")  # while the retrain ran
+
+    promoted = promote(repository, result, by="test")
+    assert promoted.status == "rejected" and not promoted.promoted
+    assert promoted.note == f"not promoted: the current model changed from {base.version} during the retrain"
+    assert repository.current() == "other"
+    assert [a.by for a in repository.history()] == ["train", "someone"]  # the base model's training, the rollback
 
 
 def test_cli_writes_the_result_json(models: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
