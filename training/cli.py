@@ -74,10 +74,11 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     model = _load(args.model, args.models_dir)
-    overlap = training_overlap(model.manifest, args.data)
+    examples = read_examples(args.data)  # every file validated first, all problems reported at once
+    overlap = training_overlap(model.manifest, args.data, len(examples))
     if overlap.warning():
         print(overlap.warning(), file=sys.stderr)
-    report = evaluate(model, read_examples(args.data))
+    report = evaluate(model, examples)
     report["model"] = model.version
     report["training_rows_in_evaluation"] = {"rows": overlap.seen, "of": overlap.total, "from": list(overlap.sources)}
     print(format_report(report))

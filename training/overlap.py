@@ -32,17 +32,18 @@ class Overlap:
         )
 
 
-def training_overlap(manifest: Manifest, paths: Sequence[str | Path]) -> Overlap:
-    """Count the rows of `paths` that were in the training side of the model's data."""
+def training_overlap(manifest: Manifest, paths: Sequence[str | Path], total: int) -> Overlap:
+    """Count the rows of `paths` (`total` rows in all) that were in the training side of the model's data.
+
+    Only a path the model was trained on is read again (per path, to apply its hold-out split)."""
     trained_on = set(manifest.data.train)
     fraction, seed = float(manifest.data.dev_fraction or 0.0), int(manifest.data.seed or 0)
-    seen, total, sources = 0, 0, []
+    seen, sources = 0, []
     for path in paths:
-        examples = read_examples([path])
-        total += len(examples)
         ref = data_ref(path)
         if ref not in trained_on:
             continue
+        examples = read_examples([path])
         train_side = split_holdout(examples, fraction, seed)[0] if fraction else examples
         if train_side:
             seen += len(train_side)
