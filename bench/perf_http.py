@@ -100,7 +100,7 @@ def mlserver_server(python: Path, bundle: Path, classes: str, tmp: Path) -> tupl
 
 def bodies(tmp: Path, n_sentences: int) -> dict[tuple[str, str], Path]:
     """Request bodies per (server kind, input)."""
-    from service.segmentation import Segmenter
+    from training.segmentation import Segmenter
 
     articles = read_articles(60)
     sentences = [s.text for doc in Segmenter().split_many(articles) for s in doc][:n_sentences]

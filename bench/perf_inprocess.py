@@ -65,9 +65,9 @@ def timed(fn: Callable[[], Any], repeat: int = 1) -> tuple[float, float]:
 
 
 def throughput(model_dir: Path, n_one: int) -> dict[str, Any]:
-    from service.segmentation import Segmenter
     from training import load_bundle
     from training.fastvec import accelerate
+    from training.segmentation import Segmenter
 
     articles = read_articles()
     segmenter = Segmenter()
@@ -101,7 +101,7 @@ def throughput(model_dir: Path, n_one: int) -> dict[str, Any]:
 
 
 def _measure(model: Any, texts: list[str], split: list[Any], one: list[str], target: str, segmenter: Any) -> dict:
-    from service.scoring import Document, score
+    from training.analysis import Document, analyse
     from training.targets import Target
 
     res: dict[str, Any] = {}
@@ -121,10 +121,10 @@ def _measure(model: Any, texts: list[str], split: list[Any], one: list[str], tar
     # the service's scoring function: both heads, one target, response dicts and summaries
     docs = [Document(None, doc) for doc in split]
     targets_ = [Target(target)]  # the service scores Target objects (a name, aliases)
-    cpu, wall = timed(lambda: [score(model, [d], targets_, 0) for d in docs])
+    cpu, wall = timed(lambda: [analyse(model, [d], targets_, 0) for d in docs])
     res["service_score_articles"] = {"cpu_s": cpu, "wall_s": wall, "per_s": len(texts) / cpu}
     single = [Document(None, segmenter.from_sentences([s])) for s in one]
-    cpu, wall = timed(lambda: [score(model, [d], targets_, 0) for d in single], repeat=2)
+    cpu, wall = timed(lambda: [analyse(model, [d], targets_, 0) for d in single], repeat=2)
     res["service_score_one"] = {"cpu_s": cpu, "wall_s": wall, "per_s": len(single) / cpu}
     return res
 

@@ -8,7 +8,7 @@ resampled with replacement (seed 0) to N rows. Each size is trained in a fresh p
 ``training.fit.fit_model`` with the default search (the same work as ``python -m training train``: both heads,
 C grid x windows x 5 folds, then the final fit; BLAS one thread, n_jobs 1), and that process reports its
 CPU/wall time and its peak RSS (``resource.getrusage(RUSAGE_SELF).ru_maxrss``). Scoring: documents of 1 to
-2,000 pre-split news sentences (10kGNAD), scored by the service's ``score()`` (both heads, one target), and
+2,000 pre-split news sentences (10kGNAD), scored by the library's ``analyse()`` (both heads, one target), and
 split by the service's Segmenter, timed apart. Results replace the "## Performance: scaling" section of
 bench/RESULTS.md; raw figures in bench/out/scaling.json.
 """
@@ -94,9 +94,9 @@ def training(sizes: Sequence[int], timeout: float) -> list[dict[str, Any]]:
 def scoring(lengths: Sequence[int]) -> list[dict[str, Any]]:
     from threadpoolctl import threadpool_limits
 
-    from service.scoring import Document, score
-    from service.segmentation import Segmenter
     from training import load_bundle
+    from training.analysis import Document, analyse
+    from training.segmentation import Segmenter
 
     model = load_bundle(ensure_model())
     segmenter = Segmenter()
@@ -108,11 +108,11 @@ def scoring(lengths: Sequence[int]) -> list[dict[str, Any]]:
             sentences = [pool[i % len(pool)] for i in range(n)]
             text = " ".join(sentences)
             doc = Document(None, segmenter.from_sentences(sentences))
-            score(model, [doc], ["Regierung"], 0)
+            analyse(model, [doc], ["Regierung"], 0)
             reps = max(1, 2000 // n)
             c = time.process_time()
             for _ in range(reps):
-                score(model, [doc], ["Regierung"], 0)
+                analyse(model, [doc], ["Regierung"], 0)
             score_s = (time.process_time() - c) / reps
             c = time.process_time()
             segmenter.split(text)
@@ -161,7 +161,7 @@ def report(data: dict[str, Any], command: str, machine: str) -> str:
         ]
     lines += [
         "",
-        "Scoring one document of n pre-split sentences (service `score()`, both heads, one target) and splitting "
+        "Scoring one document of n pre-split sentences (`training.analyse()`, both heads, one target) and splitting "
         "the same text with the Segmenter, CPU ms:",
         "",
         "| sentences | characters | score ms | ms per sentence | split ms | split ms per sentence |",

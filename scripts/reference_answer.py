@@ -2,7 +2,7 @@
 
     .venv/bin/python scripts/reference_answer.py [--models-dir models] [--model current]
 
-The same code path as POST /v1/classify (SoMaJo segmentation, ``service.scoring.score``) with the targets
+The same code path as POST /v1/classify (SoMaJo segmentation, ``training.analysis.score``) with the targets
 Russland (aliases Moskau, Kreml), Nordkorea (Pjöngjang), Ukraine (Kiew) and Putin. Printed: the sentences
 that mention a target, with the stance entries of the targets they mention (texts shortened, scores
 rounded), then the summary per target. Paste the output into the README's reference-answer block.
@@ -19,9 +19,9 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from service.scoring import score, segment  # noqa: E402
-from service.segmentation import Segmenter  # noqa: E402
 from training import DirectoryRepository, Target  # noqa: E402
+from training.analysis import analyse, segment  # noqa: E402
+from training.segmentation import Segmenter  # noqa: E402
 
 ARTICLE = REPO / "examples" / "kim_putin_waffendeal.txt"
 TARGETS = [
@@ -89,7 +89,7 @@ def main() -> int:
         parser.error(f"no current model in {args.models_dir}: run `python -m training train --data starter`")
     model = repository.load(version)
     docs = segment(Segmenter(), text=request_body()["text"], max_sentences=10_000)
-    print(abridged(score(model, docs, TARGETS, explain=0)))
+    print(abridged(analyse(model, docs, TARGETS, explain=0)))
     return 0
 
 

@@ -20,9 +20,8 @@ from service.metrics import Metrics
 from service.model_store import ModelStore
 from service.retrainer import open_retraining
 from service.routes import classify, jobs, labels, meta, models
-from service.segmentation import Segmenter
 from service.settings import Settings
-from training import DirectoryRepository
+from training import DirectoryRepository, Segmenter
 
 log = logging.getLogger("haltung")
 

@@ -17,9 +17,8 @@ from service.labels import LabelStore
 from service.metrics import Metrics
 from service.model_store import ModelStore
 from service.retrainer import Retrainer
-from service.segmentation import Segmenter
 from service.settings import Settings
-from training import HaltungModel
+from training import HaltungModel, Segmenter
 
 T = TypeVar("T")
 

@@ -23,6 +23,7 @@ from training import (
     HaltungError,
     InvalidVersion,
     NoCurrentModel,
+    TooManySentences,
     TrainingError,
     VersionNotFound,
 )
@@ -63,13 +64,6 @@ class LabelsRejected(HaltungError):
 
 class InvalidCursor(HaltungError):
     pass
-
-
-class TooManySentences(HaltungError):
-    def __init__(self, count: int, limit: int) -> None:
-        message = f"{count} sentences exceed the limit of {limit} per request (HALTUNG_MAX_SENTENCES)"
-        super().__init__(message, {"count": count, "limit": limit})
-        self.count, self.limit = count, limit
 
 
 # --- the one table: domain failure → HTTP status and error code ------------------------------------------------

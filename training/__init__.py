@@ -13,11 +13,15 @@
   file), `read_examples` for such files, `Example` (a validated row in memory), `HEADS`
 - training: `train(examples, …)` → `Trained`, `retrain(repository, labels, …)` → `RetrainResult`, then
   `promote(repository, result, by=…)`; `SearchSpace`, `DEFAULT_SPACE`, `FAST_SPACE`
+- reading articles: `Segmenter` (SoMaJo sentences with exact offsets and boilerplate marks), `Sentence`,
+  `segment(...)` → `Document`s, `analyse(model, documents, targets, …)`: the one code path from text to
+  per-sentence sentiment and stance plus summaries (the service's `/v1/classify`, batch scoring)
 - errors: `HaltungError` and its subclasses (see `training.errors`)
 
 Everything else in the package is an implementation detail and may change without notice.
 """
 
+from training.analysis import Document, analyse, segment
 from training.bundle import load_bundle
 from training.data import HEADS, Example, read_examples
 from training.errors import (
@@ -27,6 +31,7 @@ from training.errors import (
     HaltungError,
     InvalidVersion,
     NoCurrentModel,
+    TooManySentences,
     TrainingError,
     VersionNotFound,
 )
@@ -36,6 +41,7 @@ from training.model import Contribution, HaltungModel, HeadPrediction
 from training.repository import ANY, Activation, DirectoryRepository, ModelRepository
 from training.retrain import FAST_SPACE, RetrainResult, promote, retrain
 from training.schema import LABEL_RULE, Label, LabelledRow, Sentiment, Stance
+from training.segmentation import Segmenter, Sentence
 from training.stance import StanceResult, Unmentioned, score_stance
 from training.targets import Mention, Target
 from training.train import Trained, train
@@ -52,6 +58,7 @@ __all__ = [
     "Contribution",
     "DataError",
     "DirectoryRepository",
+    "Document",
     "Example",
     "HaltungError",
     "HaltungModel",
@@ -65,18 +72,23 @@ __all__ = [
     "NoCurrentModel",
     "RetrainResult",
     "SearchSpace",
+    "Segmenter",
+    "Sentence",
     "Sentiment",
     "Stance",
     "StanceResult",
     "Target",
+    "TooManySentences",
     "Trained",
     "TrainingError",
     "Unmentioned",
     "VersionNotFound",
+    "analyse",
     "load_bundle",
     "promote",
     "read_examples",
     "retrain",
     "score_stance",
+    "segment",
     "train",
 ]

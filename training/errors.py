@@ -13,6 +13,7 @@ is decided once at the boundary (the service's status table, the CLI's exit code
         ├── VersionNotFound     no bundle of that version
         ├── NoCurrentModel      nothing is current yet
         └── ActivationConflict  `current` moved since the caller looked (compare-and-swap failed)
+    TooManySentences        input that splits into more sentences than a caller allows
 
 `details` carries machine-readable facts (the service puts them into the error body).
 """
@@ -70,3 +71,12 @@ class ActivationConflict(BundleError):
     def __init__(self, message: str, *, expected: str | None, actual: str | None) -> None:
         super().__init__(message, {"expected": expected, "current": actual})
         self.expected, self.actual = expected, actual
+
+
+class TooManySentences(HaltungError):
+    """More sentences than the caller's limit: refused before any scoring work is spent on them."""
+
+    def __init__(self, count: int, limit: int) -> None:
+        message = f"{count} sentences exceed the limit of {limit} per request (HALTUNG_MAX_SENTENCES)"
+        super().__init__(message, {"count": count, "limit": limit})
+        self.count, self.limit = count, limit

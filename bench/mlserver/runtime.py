@@ -28,9 +28,9 @@ from threadpoolctl import threadpool_limits
 
 class HaltungRuntime(MLModel):
     async def load(self) -> bool:
-        from service.segmentation import Segmenter
         from training import load_bundle
         from training.fastvec import accelerate
+        from training.segmentation import Segmenter
 
         params = self.settings.parameters
         assert params is not None and params.uri

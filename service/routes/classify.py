@@ -12,7 +12,7 @@ from service.deps import MetricsDep, ModelDep, SegmenterDep, SettingsDep
 from service.errors import ApiError
 from service.examples import reference_article
 from service.schemas import ClassifyRequest, ClassifyResponse
-from service.scoring import Document, score, segment
+from training import Document, analyse, segment
 
 router = APIRouter(prefix="/v1", tags=["classify"])
 
@@ -62,7 +62,7 @@ _EXAMPLES = {
 
 
 # `response_model` documents the response in OpenAPI; the handler returns a JSONResponse built from
-# service.scoring's dicts (already in the schema's shape), so FastAPI does not re-validate and re-serialise
+# training.analysis's dicts (already in the schema's shape), so FastAPI does not re-validate and re-serialise
 # a response of thousands of objects through pydantic (tests/service/test_classify_response.py checks it).
 @router.post("/classify", response_model=ClassifyResponse, response_model_exclude_none=False)
 async def classify(
@@ -104,7 +104,7 @@ async def classify(
             documents=[(d.id, d.text) for d in body.documents or ()],
             max_sentences=settings.max_sentences,
         )
-        return docs, score(model, docs, targets, body.explain, body.unmentioned)
+        return docs, analyse(model, docs, targets, body.explain, body.unmentioned)
 
     # A few pre-split sentences cost well under a millisecond: scoring them on the event loop saves the
     # thread hand-offs, which cost more than the work. Anything else runs in a worker thread, in one hop.

@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from somajo import SoMaJo
 from somajo.token import Token
 
-from service.boilerplate import is_boilerplate
+from training.boilerplate import is_boilerplate
 
 __all__ = ["MAX_SENTENCE_CHARS", "Segmenter", "Sentence", "find_entities", "find_tags"]
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from service.boilerplate import boilerplate_reason, is_boilerplate
+from training.boilerplate import boilerplate_reason, is_boilerplate
 
 REFERENCE = Path(__file__).resolve().parents[2] / "examples" / "kim_putin_waffendeal.txt"
 

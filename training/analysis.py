@@ -1,7 +1,7 @@
-"""Scoring documents: segment, score every sentence with both heads in one batch, summarise.
+"""Analysing documents: segment, score every sentence with both heads in one batch, summarise.
 
-Pure CPU work on objects built once at start-up (model, segmenter); the route runs it in a worker
-thread so the event loop keeps serving other requests.
+One code path for every caller (the service's `/v1/classify`, batch scoring, scripts): pure CPU work on
+objects built once (model, segmenter), so the service runs it in a worker thread.
 """
 
 from __future__ import annotations
@@ -13,9 +13,11 @@ from typing import Any
 
 import numpy as np
 
-from service.errors import TooManySentences
-from service.segmentation import Segmenter, Sentence
-from training import Contribution, HaltungModel, StanceResult, Target, Unmentioned, score_stance
+from training.errors import TooManySentences
+from training.model import Contribution, HaltungModel
+from training.segmentation import Segmenter, Sentence
+from training.stance import StanceResult, Unmentioned, score_stance
+from training.targets import Target
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +49,7 @@ def segment(
     return docs
 
 
-def score(
+def analyse(
     model: HaltungModel,
     docs: list[Document],
     targets: Sequence[Target],

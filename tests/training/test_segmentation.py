@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from service.boilerplate import boilerplate_reason
-from service.segmentation import MAX_SENTENCE_CHARS, Segmenter, Sentence
+from training.boilerplate import boilerplate_reason
+from training.segmentation import MAX_SENTENCE_CHARS, Segmenter, Sentence
 
 CLOSING_P = re.compile(r"<\s*/\s*p\s*>", re.IGNORECASE)
 REFERENCE = Path(__file__).resolve().parents[2] / "examples" / "kim_putin_waffendeal.txt"
@@ -372,7 +372,7 @@ def test_split_many_equals_split(segmenter: Segmenter, reference: str) -> None:
 
 def test_line_fallback_matches_batch_path(segmenter: Segmenter, reference: str) -> None:
     """The per-line path used when SoMaJo fails on a batch gives the same sentences."""
-    from service.segmentation import _build, _Markup
+    from training.segmentation import _build, _Markup
 
     markup = _Markup(reference)
     spans = segmenter._spans_robust(markup.mask(reference))
