@@ -358,6 +358,12 @@ def write_section(path: Path, body: str, heading: str = SECTION) -> None:
     tmp.replace(path)
 
 
+def _fixed_space(space: SearchSpace, value: str) -> SearchSpace:
+    """``0.25/6`` -> the space with one C (also for large heads) and one window: a search already run."""
+    C, _, window = value.partition("/")
+    return dataclasses.replace(space, C=(float(C),), large_C=(float(C),), window=(int(window or 3),))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     if "--starter" in (sys.argv[1:] if argv is None else argv):
         import quality_starter  # the starter-model section: its own options
@@ -372,6 +378,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-ablation", dest="ablation", action="store_false", help="skip lexicon=False runs")
     parser.add_argument("--no-combined", dest="combined", action="store_false", help="skip the all-sources model")
     parser.add_argument("--space", type=parse_override, action="append", default=[], help="FIELD=VALUE for fit_model")
+    parser.add_argument(
+        "--fix",
+        action="append",
+        default=[],
+        metavar="SOURCE=C/WINDOW",
+        help="skip the search for SOURCE (or 'all' for the all-sources model): use this C and window",
+    )
+    parser.add_argument("--combined-only", action="store_true", help="only the all-sources model (no write to --out)")
     parser.add_argument("--diagrams", type=Path, help="draw reliability diagrams (PNG) into this directory")
     args = parser.parse_args(argv)
     sources = [s.strip() for s in args.sources.split(",") if s.strip()]
@@ -388,9 +402,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     for _, override in args.space:
         space = dataclasses.replace(space, **override)
     results, trains, devs = {}, {}, {}
+    if args.combined_only:
+        for name in sources:
+            trains[name] = read_examples([args.data_dir / name / "train.jsonl"])
+            devs[name] = read_examples([args.data_dir / name / "dev.jsonl"])
+        combined = run_combined(trains, devs, args.jobs, log, space)
+        print(json.dumps(combined["report"]["heads"], indent=1, default=str))
+        return 0
+    fixed = {k: _fixed_space(space, v) for k, _, v in (f.partition("=") for f in args.fix)}
     for name in sources:
-        results[name], trains[name], devs[name] = run_source(name, args.data_dir, args.jobs, args.ablation, log, space)
-    combined = run_combined(trains, devs, args.jobs, log, space) if args.combined else None
+        results[name], trains[name], devs[name] = run_source(
+            name, args.data_dir, args.jobs, args.ablation, log, fixed.get(name, space)
+        )
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({"partial": True, "sources": results}, indent=2, ensure_ascii=False) + "\n")
+    combined = run_combined(trains, devs, args.jobs, log, fixed.get("all", space)) if args.combined else None
     total = round(time.perf_counter() - began, 1)
 
     env = f"PYTHONPATH={shlex.quote(os.environ['PYTHONPATH'])} " if os.environ.get("PYTHONPATH") else ""
