@@ -55,7 +55,7 @@ def expected_calibration_error(
     return reliability(proba, labels, y_true, bins).ece
 
 
-def _logits(decision: np.ndarray) -> np.ndarray:
+def logits_of(decision: np.ndarray) -> np.ndarray:
     """Decision values as per-class logits (a binary LR's single column becomes [0, d]: sigmoid = softmax)."""
     decision = np.asarray(decision, dtype=float)
     return np.column_stack([np.zeros(len(decision)), decision]) if decision.ndim == 1 else decision
@@ -71,7 +71,7 @@ def fit_temperature(decision: np.ndarray, y: Sequence[int] | np.ndarray) -> floa
     from scipy.optimize import minimize_scalar
     from scipy.special import log_softmax
 
-    logits = _logits(decision)
+    logits = logits_of(decision)
     rows = np.arange(len(logits))
     classes = np.asarray(y)
 
@@ -86,3 +86,13 @@ def apply_temperature(clf: object, temperature: float) -> None:
     """Divide a fitted linear classifier's coefficients and intercept by `temperature` (new arrays)."""
     clf.coef_ = clf.coef_ / temperature  # type: ignore[attr-defined]
     clf.intercept_ = clf.intercept_ / temperature  # type: ignore[attr-defined]
+
+
+def apply_offsets(clf: object, offsets: np.ndarray) -> None:
+    """Add per-class logit offsets to a fitted linear classifier's intercept (binary: one column).
+
+    Adding log(w) to a class's logit multiplies its probability by w before renormalising: a prior shift.
+    """
+    intercept: np.ndarray = getattr(clf, "intercept_")  # noqa: B009 (any fitted linear classifier)
+    shift = np.array([offsets[1] - offsets[0]]) if intercept.shape[0] == 1 else offsets
+    clf.intercept_ = intercept + shift  # type: ignore[attr-defined]

@@ -24,24 +24,26 @@ from training.check import check_model, format_table
 from training.train import train_and_save
 
 SLACK = 0.04  # below the measured rate: room for the jitter of a retrain, never for a real regression
-# (capability, head): lowest acceptable pass rate. Measured on model 20261128T101012Z-c749d307 (starter
-# corpus of 11,134 rows, seed 0, negation scope and calibration), rates in the comments.
+# (capability, head): lowest acceptable pass rate. Measured on model 20261128T114546Z-78bb91d0 (starter
+# corpus of 11,134 rows, seed 0, negation scope, calibration and the starter neutral prior of 0.75), rates
+# in the comments. The neutral prior (better on real data, bench/RESULTS.md) cost negation/sentiment
+# 87.8 -> 81.6%, intensifiers/stance 57.7 -> 51.9%, irrelevant_changes/sentiment 95.0 -> 90.0%.
 FLOORS: dict[tuple[str, str], float] = {
-    ("negation", "stance"): 0.65,  # 69.6%
-    ("negation", "sentiment"): 0.83,  # 87.8%
+    ("negation", "stance"): 0.64,  # 68.1%
+    ("negation", "sentiment"): 0.77,  # 81.6%
     ("contrast", "stance"): 0.59,  # 63.2%
     ("contrast", "sentiment"): 0.76,  # 81.0%
-    ("target_swap", "stance"): 0.56,  # 60.6%
+    ("target_swap", "stance"): 0.54,  # 58.5%
     ("unmentioned", "stance"): 0.94,  # 98.0%
     ("alias_derived", "stance"): 0.96,  # 100.0%
-    ("inflection", "stance"): 0.86,  # 90.0%
+    ("inflection", "stance"): 0.84,  # 88.6%
     ("reported_speech", "stance"): 0.64,  # 69.0%
     ("neutral_reporting", "stance"): 0.96,  # 100.0%
     ("neutral_reporting", "sentiment"): 0.93,  # 97.9%
-    ("intensifiers", "stance"): 0.53,  # 57.7%
+    ("intensifiers", "stance"): 0.47,  # 51.9%
     ("intensifiers", "sentiment"): 0.71,  # 75.0%
-    ("irrelevant_changes", "stance"): 0.85,  # 89.7%
-    ("irrelevant_changes", "sentiment"): 0.91,  # 95.0%
+    ("irrelevant_changes", "stance"): 0.89,  # 93.1%
+    ("irrelevant_changes", "sentiment"): 0.86,  # 90.0%
 }
 
 

@@ -10,7 +10,7 @@ from scipy.special import softmax
 
 from training.calibration import expected_calibration_error, fit_temperature, reliability
 from training.data import Example
-from training.fit import fit_model
+from training.fit import STARTER_NEUTRAL_PRIOR, fit_model
 
 from .conftest import SMALL_SPACE
 
@@ -40,8 +40,9 @@ def test_temperature_recovers_the_one_that_made_the_data() -> None:
 
 
 def test_calibration_changes_scores_but_no_label(train_slice: list[Example], heldout_slice: list[Example]) -> None:
-    calibrated = fit_model(train_slice, seed=0, space=SMALL_SPACE)
-    plain = fit_model(train_slice, seed=0, space=dataclasses.replace(SMALL_SPACE, calibrate=False))
+    space = dataclasses.replace(SMALL_SPACE, neutral_prior=0.0)
+    calibrated = fit_model(train_slice, seed=0, space=space)
+    plain = fit_model(train_slice, seed=0, space=dataclasses.replace(space, calibrate=False))
     texts = [e.text for e in heldout_slice]
     for head in ("sentiment", "stance"):
         targets = [e.target for e in heldout_slice] if head == "stance" else None
@@ -51,3 +52,21 @@ def test_calibration_changes_scores_but_no_label(train_slice: list[Example], hel
         a, b = calibrated.predict_proba(head, texts, targets), plain.predict_proba(head, texts, targets)
         assert (a.argmax(axis=1) == b.argmax(axis=1)).all()
         np.testing.assert_allclose(softmax(temperature * np.log(a), axis=1), b, atol=1e-9)
+
+
+def test_starter_model_gets_the_neutral_prior_and_other_data_does_not(
+    train_slice: list[Example], heldout_slice: list[Example]
+) -> None:
+    """On the starter corpus alone the neutral label's odds are multiplied by exp(STARTER_NEUTRAL_PRIOR)."""
+    with_prior = fit_model(train_slice, seed=0, space=SMALL_SPACE)
+    without = fit_model(train_slice, seed=0, space=dataclasses.replace(SMALL_SPACE, neutral_prior=0.0))
+    texts = [e.text for e in heldout_slice]
+    for head in ("sentiment", "stance"):
+        assert with_prior.params[head]["neutral_prior"] == STARTER_NEUTRAL_PRIOR
+        assert "neutral_prior" not in without.params[head]
+        targets = [e.target for e in heldout_slice] if head == "stance" else None
+        a, b = with_prior.predict_proba(head, texts, targets), without.predict_proba(head, texts, targets)
+        shift = STARTER_NEUTRAL_PRIOR * (np.array(with_prior.labels(head)) == "neutral")
+        np.testing.assert_allclose(softmax(np.log(b) + shift, axis=1), a, atol=1e-9)
+    other = [dataclasses.replace(e, source="my-news") for e in train_slice]
+    assert "neutral_prior" not in fit_model(other, seed=0, space=SMALL_SPACE).params["sentiment"]
