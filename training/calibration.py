@@ -55,7 +55,7 @@ def expected_calibration_error(
     return reliability(proba, labels, y_true, bins).ece
 
 
-def logits_of(decision: np.ndarray) -> np.ndarray:
+def _logits(decision: np.ndarray) -> np.ndarray:
     """Decision values as per-class logits (a binary LR's single column becomes [0, d]: sigmoid = softmax)."""
     decision = np.asarray(decision, dtype=float)
     return np.column_stack([np.zeros(len(decision)), decision]) if decision.ndim == 1 else decision
@@ -71,7 +71,7 @@ def fit_temperature(decision: np.ndarray, y: Sequence[int] | np.ndarray) -> floa
     from scipy.optimize import minimize_scalar
     from scipy.special import log_softmax
 
-    logits = logits_of(decision)
+    logits = _logits(decision)
     rows = np.arange(len(logits))
     classes = np.asarray(y)
 

@@ -49,8 +49,9 @@ class SearchSpace:
     source_weights: bool = False  # every source (Example.source) gets the same total sample weight
     calibrate: bool = True  # temperature scaling fitted on out-of-fold decision values
     # ... of the search (vectorised once on all folds: cheap, but the held-out rows' n-grams are in the
-    # vocabulary, so their decisions come out too small and the temperature too low), or, with
-    # `calibration_refit`, of the chosen pipeline refitted per fold (honest held-out decisions; `folds` more fits)
+    # vocabulary, which likely makes their decisions smaller than on new text and the temperature too low),
+    # or, with `calibration_refit`, of the chosen pipeline refitted per fold (`folds` more fits; off: it
+    # lowered ECE on gerntsa and politicians by 0.01 or less, bench/RESULTS.md "Issue 16 goals")
     calibration_refit: bool = False
     # Log-odds added to the neutral label after calibration. None: STARTER_NEUTRAL_PRIOR when every row comes
     # from the starter corpus (written about balanced; real news and posts are mostly neutral), else 0.
@@ -62,8 +63,8 @@ class SearchSpace:
 
 DEFAULT_SPACE = SearchSpace()
 STARTER_SOURCE = "haltung-starter"
-# Chosen on the shared dev sets (bench/RESULTS.md, "Starter model: neutral prior"): of 0, 0.25 … 1.5 the
-# best mean macro-F1 of both heads; the model itself is still trained on the starter corpus only.
+# Chosen on the shared dev sets (bench/quality_prior.py; bench/RESULTS.md "Issue 16 goals"): of 0, 0.25 … 1.5
+# the best mean macro-F1 of both heads; the model itself is still trained on the starter corpus only.
 STARTER_NEUTRAL_PRIOR = 0.75
 
 
