@@ -7,6 +7,7 @@ SentiWS lexicon (ablation), and the plain baseline (word 1-2-gram + char_wb 2-5-
 sources' train splits together, scored per source. Deltas carry paired-bootstrap 95% intervals.
 
     python bench/quality.py [--sources gerntsa,omp] [--jobs 2] [--out bench/RESULTS.md] [--no-ablation]
+    python bench/quality.py --fix gerntsa=0.25/6 --fix all=4/6 --diagrams bench   # reuse a search's C/window; PNGs
     python bench/quality.py --starter [...]   # the starter model on every dev set (bench/quality_starter.py)
 
 Tables go to stdout and replace the "Quality" section of --out; raw figures go to bench/out/quality.json.
