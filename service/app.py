@@ -20,6 +20,7 @@ from service.metrics import Metrics
 from service.model_store import ModelStore
 from service.retrainer import open_retraining
 from service.routes import classify, jobs, labels, meta, models
+from service.routes.web import install_web
 from service.settings import Settings
 from training import DirectoryRepository, Segmenter
 
@@ -61,7 +62,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
 
-    app = FastAPI(title="Haltung", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    # /docs and /redoc are served by service.routes.web from local files (they work offline).
+    app = FastAPI(
+        title="Haltung", version="0.1.0", description=DESCRIPTION, lifespan=lifespan, docs_url=None, redoc_url=None
+    )
     app.state.settings = settings
     app.state.metrics = metrics
     install_error_handlers(app)
@@ -69,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(meta.router)
     for router in (labels.router, jobs.router, models.router):
         app.include_router(router)
+    install_web(app)  # the workbench pages at /, their static files, and the offline /docs
     app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(AccessLog, metrics=metrics)
     return app
