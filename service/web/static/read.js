@@ -49,7 +49,9 @@
         stored,
         docs: result.documents.map((d, i) => ({ ...d, text: texts[i] })),
       };
+      const drawn = performance.now();
       render();
+      document.body.dataset.renderMs = String(Math.round(performance.now() - drawn)); // layout of the sentences only
       const ms = Math.round(performance.now() - started);
       const count = state.docs.reduce((n, d) => n + d.sentences.length, 0);
       $("read-status").textContent = `${count} sentences, model ${result.model_version}, ${ms} ms`;

@@ -38,6 +38,10 @@
     setStatus("connecting");
     // EventSource sends no Authorization header: the events stream is readable without a key, like GET /v1/jobs.
     source = new EventSource(`/v1/jobs/${encodeURIComponent(jobId)}/events`);
+    // Each (re)connection replays the lines the job keeps: start the log afresh rather than repeat them.
+    source.onopen = () => {
+      $("job-log").textContent = "";
+    };
     source.addEventListener("status", (e) => setStatus(JSON.parse(e.data).status));
     source.addEventListener("log", (e) => {
       $("job-log").textContent += `${JSON.parse(e.data).line}\n`;
