@@ -219,3 +219,22 @@ def test_the_longest_corpus_article_renders_without_freezing(
     (browser.shots / "timings.json").write_text(json.dumps(timings, indent=1), encoding="utf-8")
     assert timings["longest_article_s"] < 30  # generous: shared machines are slow; a freeze takes far longer
 
+
+
+def test_a_jsonl_file_opens_as_several_documents(browser: Browser, tmp_path: Path) -> None:
+    rows = [
+        {"id": "erster", "text": "Der Euro legte deutlich zu. Anleger zeigten sich erleichtert."},
+        {"id": "zweiter", "text": "Moskau kündigte neue Angriffe an. Die Lage bleibt angespannt."},
+    ]
+    upload = tmp_path / "two.jsonl"
+    upload.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8")
+    page = browser.page
+    page.goto("/")
+    page.set_input_files("#file", str(upload))
+    page.wait_for_function("document.getElementById('text').value.includes('zweiter')")
+    page.click("#read-button")
+    page.wait_for_selector("body[data-rendered]")
+    assert page.locator("#article article.doc").count() == 2
+    assert page.text_content("#article article.doc >> nth=1 >> h2") == "Document zweiter"
+    mentioned = page.text_content("#article article.doc >> nth=1")
+    assert "Russland:" in mentioned  # "Moskau" is an alias of the default target Russland: a stance badge

@@ -157,3 +157,18 @@ async def test_unknown_jobs_and_bad_change_requests_get_clear_errors(
     assert bad.status_code == 422 and "error" in bad.json()
     too_many = await client.post("/v1/jobs/job_nope/changes", json={"sentences": ["Satz."] * 501})
     assert too_many.status_code == 422
+
+
+@api
+async def test_a_job_without_a_candidate_has_no_changes_and_its_stream_ends_at_once(
+    app_client: tuple[FastAPI, httpx.AsyncClient],
+) -> None:
+    app, client = app_client
+    jobs: JobStore = app.state.jobs
+    job = jobs.create(force=False)
+    jobs.finish(job.id, "failed", error="no base data")
+    response = await client.post(f"/v1/jobs/{job.id}/changes", json={"sentences": ["Ein Satz."]})
+    assert response.status_code == 409 and response.json()["error"]["code"] == "no_candidate"
+    events = parse_events((await client.get(f"/v1/jobs/{job.id}/events")).text)
+    assert [name for name, _ in events] == ["status", "end"]
+    assert events[-1][1]["error"] == "no base data"
