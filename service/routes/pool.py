@@ -141,7 +141,11 @@ async def add_to_pool(
     return await run_in_threadpool(work)
 
 
-@router.get("/pool/next", response_model=QueueBatch, responses={422: {"description": "invalid parameters"}})
+@router.get(
+    "/pool/next",
+    response_model=QueueBatch,
+    responses={422: {"description": "invalid parameters"}, 503: {"description": "no model loaded yet"}},
+)
 async def next_batch(
     model: ModelDep,
     pool: PoolDep,
