@@ -120,9 +120,15 @@ def record(task: Task, strategy: str, seed: int, labels: int, f1: float) -> None
 
 
 def measured() -> list[dict[str, Any]]:
+    """The points so far, one per (source, strategy, seed, labels): runs in parallel may repeat one."""
     if not POINTS.exists():
         return []
-    return [json.loads(line) for line in POINTS.read_text(encoding="utf-8").splitlines() if line.strip()]
+    points: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for line in POINTS.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            p = json.loads(line)
+            points.setdefault((p["source"], p["strategy"], p["seed"], p["labels"]), p)
+    return list(points.values())
 
 
 def run(sources: Sequence[str], seeds: Sequence[int], steps: dict[str, int], most: int) -> None:
@@ -162,7 +168,7 @@ def mean(values: list[float]) -> float:
 def summary(points: list[dict[str, Any]], source: str) -> dict[str, Any]:
     queue, rand = curves(points, source, "queue"), curves(points, source, "random")
     seeds = sorted({p["seed"] for p in points if p["source"] == source and p["seed"] >= 0})
-    full = [n for n in rand if len(rand[n]) == len(seeds) and len(queue.get(n, [])) == len(seeds)]
+    full = [n for n in rand if n > 0 and len(rand[n]) == len(seeds)]
     last = max(full) if full else 0
     goal = mean(rand[last]) if full else None
     reached = next((n for n in sorted(queue) if len(queue[n]) == len(seeds) and goal and mean(queue[n]) >= goal), None)
@@ -197,16 +203,17 @@ def plot(points: list[dict[str, Any]], sources: Sequence[str], path: Path) -> No
     plt.close(fig)
 
 
-def report(points: list[dict[str, Any]], sources: Sequence[str], command: str) -> str:
+def report(points: list[dict[str, Any]], sources: Sequence[str], steps: dict[str, int], command: str) -> str:
     lines = [
         f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC with `{command}` ({machine_description()}).",
         "",
         "Start: the default model's training rows (starter corpus, 80% slice, seed 0), one fixed hyper-parameter "
         f"point ({', '.join(f'{k}={v}' for k, v in FIXED.items())}; no search, no calibration) per retrain. Labels "
-        "come from the source's train split (each seed: its own random 80% as the pool), 50 at a time, chosen by "
-        "the queue (`training.active.pick`: margin uncertainty, TF-IDF diversity step, as `GET /v1/pool/next`) or "
-        "at random; each point retrains the head and scores the source's dev split. Figures: dev macro-F1, mean "
-        "over seeds (min-max). Plot: `bench/active_learning.png`.",
+        "come from the source's train split (each seed: its own random 80% as the pool), chosen by the queue "
+        f"{steps['queue']} at a time (`training.active.pick`: margin uncertainty, TF-IDF diversity step, as "
+        f"`GET /v1/pool/next`; a retrain after every batch) or at random, {steps['random']} at a time; each point "
+        "retrains the head and scores the source's dev split. Figures: dev macro-F1, mean over seeds (min–max). "
+        "Plot: `bench/active_learning.png`.",
         "",
     ]
     for source in sources:
@@ -251,12 +258,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if not SHARED.is_dir():
         sys.exit(f"{SHARED} not found: the benchmark reads the shared train/dev splits at run time")
+    steps = {"queue": args.step, "random": args.random_step}
     if not args.report_only:
-        run(args.sources, args.seeds, {"queue": args.step, "random": args.random_step}, args.most)
-    points = measured()
+        run(args.sources, args.seeds, steps, args.most)
+    points = [p for p in measured() if p["seed"] in (-1, *args.seeds)]
     plot(points, args.sources, PNG)
     text = report(
-        points, args.sources, "nice -n 10 .venv/bin/python bench/active_learning.py " + shlex.join(sys.argv[1:])
+        points, args.sources, steps, "nice -n 10 .venv/bin/python bench/active_learning.py " + shlex.join(sys.argv[1:])
     )
     print(text)
     if not args.no_write:
