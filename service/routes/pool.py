@@ -18,7 +18,7 @@ from service.errors import ApiError
 from service.pool import MAX_PAGE
 from service.routes.labels import WRITE_ERRORS
 from service.schemas import DocumentIn, MentionOut, NonBlank, Strict
-from training import STRATEGIES, ActiveStrategy, Target, segment, select
+from training import STRATEGIES, Target, segment, select
 
 router = APIRouter(prefix="/v1", tags=["pool"])
 
@@ -141,7 +141,11 @@ async def add_to_pool(
     return await run_in_threadpool(work)
 
 
-@router.get("/pool/next", response_model=QueueBatch, responses={422: {"description": "invalid parameters"}})
+@router.get(
+    "/pool/next",
+    response_model=QueueBatch,
+    responses={422: {"description": "invalid parameters"}, 503: {"description": "no model loaded yet"}},
+)
 async def next_batch(
     model: ModelDep,
     pool: PoolDep,
@@ -160,11 +164,10 @@ async def next_batch(
     if head not in model.heads:
         raise ApiError(422, "validation_error", f"the served model has no {head} head.", {"heads": list(model.heads)})
     goal = Target(name, tuple(a.strip() for a in alias or () if a.strip())) if head == "stance" and name else None
-    chosen: ActiveStrategy = strategy
 
     def work() -> dict[str, Any]:
         items = pool.unlabelled(head, name)
-        selection = select(model, [i.text for i in items], head, goal, k, strategy=chosen)
+        selection = select(model, [i.text for i in items], head, goal, k, strategy=strategy)
         return {
             "model_version": model.version,
             "head": head,

@@ -251,3 +251,11 @@ async def test_the_pool_survives_a_restart(tiny_model: TinyModel, tmp_path: Path
         await add(client, {"sentences": SENTENCES[:3]})
     async with running_client(settings) as (_, client):
         assert await texts_in_pool(client) == SENTENCES[:3]
+
+
+async def test_without_a_model_the_queue_is_unavailable_but_the_pool_still_reads(
+    no_model_client: httpx.AsyncClient,
+) -> None:
+    response = await no_model_client.get("/v1/pool/next", params={"head": "sentiment"})
+    assert response.status_code == 503 and error(response)["code"] == "no_model"
+    assert (await no_model_client.get("/v1/pool")).status_code == 200

@@ -73,14 +73,20 @@ def test_select_is_deterministic(saved_model: SavedModel, heldout_slice: list[Ex
     assert runs[0].strategy == "entropy" and runs[0].max_similarity == MAX_SIMILARITY
 
 
-def test_batches_are_more_diverse_than_the_plain_most_uncertain(
-    saved_model: SavedModel, heldout_slice: list[Example]
-) -> None:
+def test_select_reports_the_models_own_prediction(saved_model: SavedModel, heldout_slice: list[Example]) -> None:
     texts = [e.text for e in heldout_slice]
-    diverse = select(saved_model.model, texts, "sentiment", k=10)
-    assert all(p.uncertainty <= 1 for p in diverse.items)
-    proba = saved_model.model.predict_proba("sentiment", [p.text for p in diverse.items])
-    assert [p.label for p in diverse.items] == [LABELS[int(row.argmax())] for row in proba]
+    chosen = select(saved_model.model, texts, "sentiment", k=10)
+    proba = saved_model.model.predict_proba("sentiment", [p.text for p in chosen.items])
+    assert [p.label for p in chosen.items] == [LABELS[int(row.argmax())] for row in proba]
+    expected = uncertainty(proba, "margin")
+    assert [p.uncertainty for p in chosen.items] == pytest.approx(list(expected))
+
+
+def test_select_with_near_copies_in_the_pool_returns_one_of_them(saved_model: SavedModel) -> None:
+    copies = [f"Die Polizei meldet einen Unfall auf der A{n} am frühen Morgen." for n in range(1, 9)]
+    others = ["Der Euro legte deutlich zu.", "Die Preise sind stark gestiegen.", "Das Konzert war großartig."]
+    chosen = select(saved_model.model, copies + others, "sentiment", k=4)
+    assert sum(p.text in copies for p in chosen.items) == 1
 
 
 def test_stance_candidates_must_mention_the_target(saved_model: SavedModel) -> None:
