@@ -120,6 +120,12 @@ def test_golden_path(browser: Browser, server: ServerProcess) -> None:
         page.wait_for_selector("#counter:has-text('4 labelled')")
         page.keyboard.press("3")
         page.wait_for_selector("#counter:has-text('5 labelled')")
+        page.select_option("#head", "stance")  # the stance queue toward Russland (aliases Moskau, Kreml)
+        page.click("#queue-load")
+        page.wait_for_selector("#card:has-text('toward Russland')")
+        assert "against" in page.text_content("#key-help")
+        page.keyboard.press("s")
+        page.wait_for_selector("#counter:has-text('1 skipped')")
     reviewed = httpx.get(f"{server.base_url}/v1/labels").json()["items"]
     assert len(reviewed) == 6 and {r["text"] for r in reviewed[1:]}.isdisjoint({corrected["text"]})
 

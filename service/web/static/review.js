@@ -17,9 +17,12 @@
     return queue[position];
   }
 
+  // The target field takes "Russland: Moskau, Kreml" like the Read page: a name, then aliases.
   function headAndTarget() {
     const head = $("head").value;
-    return { head, target: head === "stance" ? $("target").value.trim() : null };
+    const spec = head === "stance" ? H.parseTargets($("target").value)[0] : null;
+    if (!spec) return { head, target: null, aliases: [] };
+    return { head, target: H.targetName(spec), aliases: typeof spec === "string" ? [] : spec.aliases };
   }
 
   function renderKeys() {
@@ -59,7 +62,7 @@
   async function load(event) {
     if (event) event.preventDefault();
     H.flash("");
-    const { head, target } = headAndTarget();
+    const { head, target, aliases } = headAndTarget();
     if (head === "stance" && !target) {
       H.flash("Stance needs a target.");
       return;
@@ -70,6 +73,7 @@
       renderKeys();
       const query = new URLSearchParams({ head, k: "10" });
       if (target) query.set("target", target);
+      for (const alias of aliases) query.append("alias", alias);
       const data = await H.api("GET", `/v1/pool/next?${query}`);
       queue = data.items;
       position = 0;
