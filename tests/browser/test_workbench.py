@@ -244,3 +244,11 @@ def test_a_jsonl_file_opens_as_several_documents(browser: Browser, tmp_path: Pat
     assert page.text_content("#article article.doc >> nth=1 >> h2") == "Document zweiter"
     mentioned = page.text_content("#article article.doc >> nth=1")
     assert "Russland:" in mentioned  # "Moskau" is an alias of the default target Russland: a stance badge
+
+
+def test_a_failing_step_leaves_its_screenshot(browser: Browser) -> None:
+    browser.page.goto("/models")
+    with pytest.raises(AssertionError), browser.step("deliberately-failing"):
+        raise AssertionError("this step fails on purpose")
+    shot = browser.shots / "FAILED-deliberately-failing.png"
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
