@@ -26,13 +26,18 @@ PAGES = {
     "models": ("/models", "Models"),
 }
 
+# The browser itself refuses anything from another host (scripts, styles, fetches, images); inline style
+# attributes are allowed (the pages set bar widths and matrix shades with them), inline scripts are not.
+CSP = "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'"
+
 templates = Jinja2Templates(directory=WEB_DIR / "templates")
 router = APIRouter(include_in_schema=False)
 
 
 def _page(name: str) -> object:
     async def page(request: Request) -> HTMLResponse:
-        return templates.TemplateResponse(request, f"{name}.html", {"page": name, "pages": PAGES})
+        context = {"page": name, "pages": PAGES}
+        return templates.TemplateResponse(request, f"{name}.html", context, headers={"Content-Security-Policy": CSP})
 
     page.__name__ = f"{name}_page"
     page.__doc__ = f"The {PAGES[name][1]} page."

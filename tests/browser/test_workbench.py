@@ -134,9 +134,8 @@ def test_golden_path(browser: Browser, server: ServerProcess) -> None:
         page.wait_for_selector("#label-count:has-text('6 stored labels')")
         page.click("#retrain")
         page.wait_for_selector("#job-log:not(:empty)", timeout=60_000)
-        page.wait_for_function(
-            "['succeeded', 'rejected', 'failed'].includes(document.body.dataset.jobStatus)", timeout=180_000
-        )
+        ended = ", ".join(f"body[data-job-status='{status}']" for status in FINAL)
+        page.wait_for_selector(ended, timeout=180_000)  # (no wait_for_function: the pages' CSP forbids eval)
         status = page.evaluate("document.body.dataset.jobStatus")
         assert status in ("succeeded", "rejected"), page.text_content("#job-log")
         page.wait_for_selector("#comparison table.f1")
@@ -237,7 +236,10 @@ def test_a_jsonl_file_opens_as_several_documents(browser: Browser, tmp_path: Pat
     page = browser.page
     page.goto("/")
     page.set_input_files("#file", str(upload))
-    page.wait_for_function("document.getElementById('text').value.includes('zweiter')")
+    deadline = time.monotonic() + 10
+    while "zweiter" not in page.input_value("#text"):
+        assert time.monotonic() < deadline, "the file was not read into the text box"
+        page.wait_for_timeout(50)
     page.click("#read-button")
     page.wait_for_selector("body[data-rendered]")
     assert page.locator("#article article.doc").count() == 2

@@ -33,6 +33,7 @@ async def test_each_page_is_a_local_html_shell(client: httpx.AsyncClient, path: 
     assert response.headers["content-type"].startswith("text/html")
     html = response.text
     assert f"<title>{title} · Haltung workbench</title>" in html
+    assert response.headers["content-security-policy"].startswith("default-src 'self';")
     assert 'aria-current="page"' in html  # the nav marks the page itself
     assert not _URL.search(html), "a page must not reference any other host"
     links = await _assets(client, html)
