@@ -18,8 +18,11 @@ from service.guard import RequestGuard
 from service.logs import AccessLog, configure_logging
 from service.metrics import Metrics
 from service.model_store import ModelStore
+from service.pool import PoolStore
 from service.retrainer import open_retraining
 from service.routes import classify, jobs, labels, meta, models
+from service.routes import pool as pool_routes
+from service.routes.web import install_web
 from service.settings import Settings
 from training import DirectoryRepository, Segmenter
 
@@ -52,16 +55,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.store = store
         app.state.segmenter = await asyncio.to_thread(Segmenter)
         retraining = await open_retraining(app, settings, store)  # app.state.labels/jobs/retrainer
+        app.state.pool = await asyncio.to_thread(PoolStore.in_dir, settings.data_dir)  # the review queue
         watcher = asyncio.create_task(store.watch(settings.reload_interval))
         try:
             yield
         finally:
             await retraining.close()
+            app.state.pool.close()
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
 
-    app = FastAPI(title="Haltung", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    # /docs and /redoc are served by service.routes.web from local files (they work offline).
+    app = FastAPI(
+        title="Haltung", version="0.1.0", description=DESCRIPTION, lifespan=lifespan, docs_url=None, redoc_url=None
+    )
     app.state.settings = settings
     app.state.metrics = metrics
     install_error_handlers(app)
@@ -69,6 +77,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(meta.router)
     for router in (labels.router, jobs.router, models.router):
         app.include_router(router)
+    app.include_router(pool_routes.router)
+    install_web(app)  # the workbench pages at /, their static files, and the offline /docs
     app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(AccessLog, metrics=metrics)
     return app

@@ -55,6 +55,16 @@ MIGRATIONS: tuple[str, ...] = (
     """,
     # 2: a retrain job records its own progress lines (no log file beside the database any more)
     "ALTER TABLE jobs ADD COLUMN log TEXT",
+    # 3: the review queue's pool of unlabelled sentences (service.pool), one row per distinct text
+    """
+    CREATE TABLE IF NOT EXISTS pool (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        text TEXT NOT NULL UNIQUE,
+        source TEXT,
+        added_at TEXT NOT NULL
+    )
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

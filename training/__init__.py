@@ -16,11 +16,15 @@
 - reading articles: `Segmenter` (SoMaJo sentences with exact offsets and boilerplate marks), `Sentence`,
   `segment(...)` → `Document`s, `analyse(model, documents, targets, …)`: the one code path from text to
   per-sentence sentiment and stance plus summaries (the service's `/v1/classify`, batch scoring)
+- active learning: `select(model, texts, head, target, k, exclude)` → `Selection` of `Picked` sentences
+  (uncertainty with a diversity step; `STRATEGIES`, `ActiveStrategy`), the review queue's one code path
 - errors: `HaltungError` and its subclasses (see `training.errors`)
 
 Everything else in the package is an implementation detail and may change without notice.
 """
 
+from training.active import STRATEGIES, Picked, Selection, select
+from training.active import Strategy as ActiveStrategy
 from training.analysis import Document, analyse, segment
 from training.bundle import load_bundle
 from training.data import HEADS, Example, read_examples
@@ -52,8 +56,10 @@ __all__ = [
     "FAST_SPACE",
     "HEADS",
     "LABEL_RULE",
+    "STRATEGIES",
     "Activation",
     "ActivationConflict",
+    "ActiveStrategy",
     "BundleError",
     "Contribution",
     "DataError",
@@ -70,9 +76,11 @@ __all__ = [
     "Mention",
     "ModelRepository",
     "NoCurrentModel",
+    "Picked",
     "RetrainResult",
     "SearchSpace",
     "Segmenter",
+    "Selection",
     "Sentence",
     "Sentiment",
     "Stance",
@@ -90,5 +98,6 @@ __all__ = [
     "retrain",
     "score_stance",
     "segment",
+    "select",
     "train",
 ]

@@ -91,9 +91,12 @@ def quality_gate(current: dict[str, Any], candidate: dict[str, Any], tolerance: 
     return Gate(not reasons, tolerance, drops, reasons)
 
 
-def summary(report: dict[str, Any]) -> dict[str, dict[str, float]]:
-    """Per head the headline figures of an evaluation report."""
-    return {h: {k: r[k] for k in ("macro_f1", "accuracy", "n")} for h, r in report.get("heads", {}).items()}
+def summary(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Per head the headline figures of an evaluation report, and its confusion matrix when it has one."""
+    return {
+        h: {k: r[k] for k in ("macro_f1", "accuracy", "n", "confusion_matrix") if k in r}
+        for h, r in report.get("heads", {}).items()
+    }
 
 
 def read_labels(path: Path) -> list[Example]:
