@@ -11,7 +11,7 @@ HOST   ?= $(HALTUNG_HOST)
 PORT   ?= $(HALTUNG_PORT)
 MODELS ?= $(HALTUNG_MODELS_DIR)
 
-.PHONY: run test install model lint container-test container-test-cold corpus-stats bench-quality bench clean
+.PHONY: run test test-deps install model lint container-test container-test-cold corpus-stats bench-quality bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +30,11 @@ model: $(MODELS)/current
 run: $(VENV)/.installed $(MODELS)/current
 	HALTUNG_HOST=$(HOST) HALTUNG_PORT=$(PORT) HALTUNG_MODELS_DIR=$(MODELS) $(PY) -m service
 
-test: $(VENV)/.installed
+# Debian packages the tests need (chromium for tests/browser), installed when missing.
+test-deps:
+	bash scripts/install-test-deps.sh
+
+test: $(VENV)/.installed test-deps
 	$(VENV)/bin/ruff check service training tests bench
 	$(VENV)/bin/mypy
 	$(PY) -m pytest

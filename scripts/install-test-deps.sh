@@ -7,8 +7,10 @@ if command -v chromium >/dev/null 2>&1; then
     exit 0
 fi
 if [ "$(id -u)" -ne 0 ]; then
-    echo "install-test-deps: chromium is missing; run as root (or: sudo apt-get install chromium)" >&2
-    exit 1
+    echo "install-test-deps: chromium is missing; install it as root (sudo apt-get install chromium)" >&2
+    # CI must run the browser tests; elsewhere they skip with this reason.
+    if [ "${CI:-}" = "true" ]; then exit 1; fi
+    exit 0
 fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get -o DPkg::Lock::Timeout=600 update -qq

@@ -64,15 +64,15 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Base:
 def server(base: Base, tmp_path: Path) -> Iterator[ServerProcess]:
     """A real uvicorn with its own models and data directories and an API key.
 
-    HALTUNG_LABEL_HOLDOUT=0: every label is trained on (none held out for evaluation), so the label the test
-    corrects is certainly part of the candidate's training data.
+    The default HALTUNG_LABEL_HOLDOUT: with the handful of labels the golden path stores (fewer than
+    `training.retrain.MIN_LABELS_TO_HOLD_OUT`), every one is trained on, so the corrected label is certainly
+    part of the candidate's training data.
     """
     env = service_env(
         HALTUNG_MODELS_DIR=str(base.copy_to(tmp_path / "models")),
         HALTUNG_DATA_DIR=str(tmp_path / "data"),
         HALTUNG_API_KEYS=API_KEY,
         HALTUNG_TRAIN_FAST="true",
-        HALTUNG_LABEL_HOLDOUT="0",
         HALTUNG_RELOAD_INTERVAL="0.2",
     )
     with running_uvicorn(env) as process:
