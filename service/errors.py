@@ -14,6 +14,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from fastapi.routing import iter_route_contexts
+from starlette.routing import BaseRoute, Match
 
 from training import (
     LABEL_RULE,
@@ -124,6 +126,15 @@ _HTTP_CODES = {
 }
 
 
+def allowed_methods(routes: list[BaseRoute], request: Request) -> list[str]:
+    """Every method of every route on this path (Starlette's 405 names only the first route's methods)."""
+    methods: set[str] = set()
+    for route in iter_route_contexts(routes):  # also inside included routers
+        if route.methods and route.matches(request.scope)[0] != Match.NONE:
+            methods |= route.methods
+    return sorted(methods)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(HaltungError)
     async def domain_error(_: Request, exc: HaltungError) -> JSONResponse:
@@ -145,10 +156,13 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(422, "validation_error", "The request does not match the expected schema.", errors)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _HTTP_CODES.get(exc.status_code, "http_error")
         message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
-        return error_response(exc.status_code, code, message, headers=getattr(exc, "headers", None))
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:
+            headers = {**(headers or {}), "Allow": ", ".join(allowed_methods(app.routes, request))}
+        return error_response(exc.status_code, code, message, headers=headers)
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:

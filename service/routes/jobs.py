@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from service.deps import RetrainerDep, WriteAccess
 from service.errors import ApiError
-from service.routes.labels import WRITE_ERRORS
+from service.openapi import GUARDED, WRITE, error_responses, link
 
 router = APIRouter(prefix="/v1", tags=["retrain"])
 
@@ -17,7 +17,7 @@ router = APIRouter(prefix="/v1", tags=["retrain"])
 class RetrainIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    force: bool = Field(False, description="promote the candidate even if the quality gate fails")
+    force: StrictBool = Field(False, description="promote the candidate even if the quality gate fails")
 
 
 class RetrainAccepted(BaseModel):
@@ -52,7 +52,18 @@ class JobOut(BaseModel):
     status_code=202,
     response_model=RetrainAccepted,
     dependencies=[WriteAccess],
-    responses={**WRITE_ERRORS, 409: {"description": "a retrain is queued or running, no labels, or no model"}},
+    responses={
+        **error_responses(
+            *WRITE,
+            *GUARDED,
+            409,
+            422,
+            notes={
+                409: "a retrain is queued or running (retrain_running), no labels (no_labels) or no model (no_model)"
+            },
+        ),
+        202: {"links": link("FollowJob", "get", "/v1/jobs/{job_id}", "its status", job_id="$response.body#/job_id")},
+    },
 )
 async def retrain(
     response: Response,
@@ -70,7 +81,7 @@ async def retrain(
     return {"job_id": job.id, "status": job.status}
 
 
-@router.get("/jobs/{job_id}", response_model=JobOut, responses={404: {"description": "unknown job"}})
+@router.get("/jobs/{job_id}", response_model=JobOut, responses=error_responses(404, 422, notes={404: "unknown job"}))
 async def get_job(job_id: str, retrainer: RetrainerDep) -> dict[str, Any]:
     """Status, timings, and the candidate's and the current model's metrics on the evaluation set."""
     job = await retrainer.job(job_id)
