@@ -13,8 +13,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from starlette.exceptions import HTTPException as StarletteHTTPException
 from fastapi.routing import iter_route_contexts
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import BaseRoute, Match
 
 from training import (
@@ -127,12 +127,14 @@ _HTTP_CODES = {
 
 
 def allowed_methods(routes: list[BaseRoute], request: Request) -> list[str]:
-    """Every method of every route on this path (Starlette's 405 names only the first route's methods)."""
-    methods: set[str] = set()
-    for route in iter_route_contexts(routes):  # also inside included routers
-        if route.methods and route.matches(request.scope)[0] != Match.NONE:
-            methods |= route.methods
-    return sorted(methods)
+    """The methods of the path's first matching template (Starlette's 405 names only its first route's).
+
+    GET and POST /v1/labels are two routes of one template: both are listed. /v1/labels/export also fits
+    /v1/labels/{label_id}, but routing takes the static template first, and so does this list.
+    """
+    matching = [r for r in iter_route_contexts(routes) if r.methods and r.matches(request.scope)[0] != Match.NONE]
+    first = matching[0].path_format if matching else None
+    return sorted({method for r in matching if r.path_format == first for method in r.methods or ()})
 
 
 def install_error_handlers(app: FastAPI) -> None:
