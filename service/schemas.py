@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -29,6 +30,11 @@ def _encodable(text: str) -> str:
             f"{match.start()}; send valid Unicode"
         )
     return text
+
+
+def _whole_number(value: Any) -> Any:
+    """JSON Schema's integer includes 2.0 (a JSON number is a number); strict mode still refuses "2" and true."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 def _not_blank(text: str) -> str:
@@ -142,7 +148,9 @@ class ClassifyRequest(Strict):
         description="sentences that do not mention a named target: no stance (null), or a tone-based guess "
         "marked basis 'tone' (score)",
     )
-    explain: int = Field(0, ge=0, description="top-k features per decision (0: none)")
+    explain: Annotated[int, BeforeValidator(_whole_number)] = Field(
+        0, ge=0, description="top-k features per decision (0: none)"
+    )
 
     @field_validator("targets")
     @classmethod

@@ -76,6 +76,8 @@ CLASSIFY = [
     ({"text": "Russland droht.", "explain": MAX_EXPLAIN}, True),
     ({"text": "Russland droht.", "explain": MAX_EXPLAIN + 1}, False),  # HALTUNG_MAX_EXPLAIN
     ({"text": "Russland droht.", "explain": -1}, False),
+    ({"text": "Russland droht.", "explain": float(MAX_EXPLAIN)}, True),  # a whole JSON number is an integer
+    ({"text": "Russland droht.", "explain": 1.5}, False),
     ({"text": "Russland droht.", "explain": True}, False),  # strict: a boolean is not a number
     ({"text": "Russland droht.", "explain": "1"}, False),
     ({"text": "Russland droht.", "unmentioned": "maybe"}, False),
