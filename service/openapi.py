@@ -16,6 +16,7 @@ from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI
+from pydantic import BaseModel
 
 from service.schemas import ErrorResponse
 from service.settings import Settings
@@ -39,13 +40,35 @@ BODY = (*GUARDED, 422)  # ... and a JSON body that does not validate
 WRITE = (401, 403)  # the API key of write endpoints
 
 
-def error_responses(*statuses: int, notes: Mapping[int, str] | None = None) -> Responses:
-    """`responses=` entries documenting `statuses` (and those in `notes`) with the shared error body."""
-    notes = notes or {}
-    return {
-        status: {"model": ErrorResponse, "description": notes.get(status) or NOTES.get(status) or _phrase(status)}
-        for status in sorted({*statuses, *notes})
-    }
+# Headers an error status always carries: documented as required, so response checks hold the server to them.
+HEADERS: dict[int, dict[str, str]] = {401: {"WWW-Authenticate": "`Bearer`: the scheme the API key is sent with"}}
+
+
+def error_responses(
+    *statuses: int,
+    notes: Mapping[int, str] | None = None,
+    headers: Mapping[int, Mapping[str, str]] | None = None,
+    model: type[BaseModel] = ErrorResponse,
+) -> Responses:
+    """`responses=` entries documenting `statuses` (and those in `notes`) with the shared error body.
+
+    `headers` adds headers an answer always carries, e.g. `headers={503: {"Retry-After": "seconds to wait"}}`;
+    `model` is for a protocol that prescribes its own error body (the Open Inference Protocol's, say).
+    """
+    notes, headers = notes or {}, {**HEADERS, **(headers or {})}
+    responses: Responses = {}
+    for status in sorted({*statuses, *notes}):
+        response: dict[str, Any] = {
+            "model": model,
+            "description": notes.get(status) or NOTES.get(status) or _phrase(status),
+        }
+        if status in headers:
+            response["headers"] = {
+                name: {"description": text, "required": True, "schema": {"type": "string"}}
+                for name, text in headers[status].items()
+            }
+        responses[status] = response
+    return responses
 
 
 def link(name: str, method: str, path: str, description: str, **parameters: str) -> dict[str, Any]:

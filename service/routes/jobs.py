@@ -62,7 +62,10 @@ class JobOut(BaseModel):
                 409: "a retrain is queued or running (retrain_running), no labels (no_labels) or no model (no_model)"
             },
         ),
-        202: {"links": link("FollowJob", "get", "/v1/jobs/{job_id}", "its status", job_id="$response.body#/job_id")},
+        202: {
+            "links": link("FollowJob", "get", "/v1/jobs/{job_id}", "its status", job_id="$response.body#/job_id"),
+            "headers": {"Location": {"description": "the job: /v1/jobs/{job_id}", "required": True}},
+        },
     },
 )
 async def retrain(

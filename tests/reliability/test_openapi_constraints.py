@@ -36,6 +36,7 @@ async def client(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[http
         data_dir=tmp / "data",
         api_keys=KEY,
         reload_interval=3600,
+        train_fast=True,  # the one retrain a test starts uses the one-point grid
         max_targets=MAX_TARGETS,
         max_explain=MAX_EXPLAIN,
     )
@@ -140,12 +141,14 @@ async def test_retrain_force_is_a_strict_boolean(client: httpx.AsyncClient, spec
 
 
 async def test_retrain_accepts_a_real_boolean(client: httpx.AsyncClient, spec: dict[str, Any]) -> None:
-    """The body passes validation: what answers is the retrainer (no labels stored in this app's own store...
-    unless the label tests above stored some; either way, not a validation error)."""
+    """`{"force": false}` passes validation and starts a job; the 202 carries its documented Location."""
     assert valid(spec, "RetrainIn", {"force": False})
+    label = {"labels": [{"text": "Der Euro legte zu.", "sentiment": "positive"}]}
+    assert (await client.post("/v1/labels", json=label, headers=AUTH)).status_code == 201
     response = await client.post("/v1/retrain", json={"force": False}, headers=AUTH)
-    assert response.status_code in {202, 409}, response.text
-    assert response.json().get("error", {}).get("code") in {None, "no_labels"}
+    assert response.status_code == 202, response.text
+    assert response.headers["location"] == f"/v1/jobs/{response.json()['job_id']}"
+    assert (await client.get(response.headers["location"])).status_code == 200
 
 
 async def test_the_version_pattern_is_in_the_schema(client: httpx.AsyncClient, spec: dict[str, Any]) -> None:
@@ -192,3 +195,8 @@ async def test_405_allows_every_method_of_the_path(client: httpx.AsyncClient) ->
     assert response.status_code == 405
     assert response.headers["allow"] == "GET, POST"
     assert (await client.request("PUT", "/v1/labels/export")).headers["allow"] == "GET"
+
+
+async def test_401_sends_its_documented_challenge(client: httpx.AsyncClient) -> None:
+    response = await client.post("/v1/labels", json={"labels": [{"text": "Ein Satz.", "stance": "favor"}]})
+    assert (response.status_code, response.headers["www-authenticate"]) == (401, "Bearer")

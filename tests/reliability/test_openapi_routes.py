@@ -94,16 +94,30 @@ def test_every_route_documents_every_status_it_can_answer(app: FastAPI, spec: di
     assert missing == {}, "add them with service.openapi.error_responses(...) in the route decorator"
 
 
+# A protocol that prescribes its own error body (the Open Inference Protocol's `{"error": string}`) documents
+# it with error_responses(..., model=...); everything else answers, and documents, the service's one body.
+OWN_ERROR_BODIES = ("/v2/",)
+
+
 def test_every_documented_error_has_the_error_body(spec: dict[str, Any]) -> None:
     wrong = {}
     for path, operations in spec["paths"].items():
         for method, operation in operations.items():
             for status, response in operation["responses"].items():
                 if int(status) >= 400:
-                    schema = response.get("content", {}).get("application/json", {}).get("schema")
-                    if schema != {"$ref": ERROR_REF}:
+                    schema = response.get("content", {}).get("application/json", {}).get("schema") or {}
+                    own = path.startswith(OWN_ERROR_BODIES) and str(schema.get("$ref", "")).startswith("#/components/")
+                    if schema != {"$ref": ERROR_REF} and not own:
                         wrong[f"{method.upper()} {path} {status}"] = schema
     assert wrong == {}
+
+
+def test_401_documents_its_challenge_header(spec: dict[str, Any]) -> None:
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            if "401" in operation["responses"]:
+                header = operation["responses"]["401"]["headers"]["WWW-Authenticate"]
+                assert header["required"] is True, f"{method.upper()} {path}"
 
 
 def test_every_operation_documents_a_success(spec: dict[str, Any]) -> None:
