@@ -89,9 +89,7 @@ def describe_limits(app: FastAPI, settings: Settings) -> None:
     generate: Callable[[], dict[str, Any]] = app.openapi
 
     def openapi() -> dict[str, Any]:
-        if app.openapi_schema is not None:
-            return app.openapi_schema
-        schema = generate()  # FastAPI keeps it as app.openapi_schema: the changes below stay
+        schema = generate()  # FastAPI's cached schema (rebuilt when routes change); setting these is idempotent
         request = schema["components"]["schemas"]["ClassifyRequest"]["properties"]
         request["targets"]["maxItems"] = settings.max_targets
         request["explain"]["maximum"] = settings.max_explain

@@ -43,8 +43,9 @@ def _not_blank(text: str) -> str:
     return text
 
 
-# Schema patterns (Python `re` semantics, which JSON Schema validators in Python use): `\S` is "not blank" as
-# str.strip() sees it. A trimmed name's length cannot be a plain maxLength (that counts the spaces around it).
+# `\S` in the schema is "not blank": whatever str.strip() leaves something of matches it, in Python's regex and
+# in Rust's (jsonschema-rs, which Schemathesis validates with) alike. A trimmed name's length cannot be a plain
+# maxLength (that would count the spaces around it): a pattern states it.
 NOT_BLANK = r"\S"
 
 
