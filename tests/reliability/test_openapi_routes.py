@@ -20,7 +20,8 @@ from fastapi.routing import APIRoute, iter_route_contexts
 
 from service.app import create_app
 from service.deps import get_model, require_api_key
-from service.schemas import VERSION_PATTERN
+from service.openapi import WRITE, error_responses
+from service.schemas import VERSION_PATTERN, ErrorResponse
 from service.settings import Settings
 from training import InvalidVersion
 from training.bundle import check_version_name
@@ -182,3 +183,17 @@ def test_the_version_pattern_is_the_repositorys_rule(version: str) -> None:
     except InvalidVersion:
         accepted = False
     assert bool(re.search(VERSION_PATTERN, version)) is accepted
+
+
+def test_error_responses_documents_statuses_notes_and_headers() -> None:
+    responses = error_responses(*WRITE, 404, notes={409: "busy"}, headers={503: {"Retry-After": "seconds"}})
+    assert sorted(responses) == [401, 403, 404, 409]  # a note adds its status; headers alone do not
+    assert all(r["model"] is ErrorResponse for r in responses.values())
+    assert responses[409]["description"] == "busy" and responses[404]["description"] == "not found"
+    assert responses[401]["headers"]["WWW-Authenticate"]["required"] is True
+    with_retry = error_responses(503, headers={503: {"Retry-After": "seconds to wait"}})
+    assert with_retry[503]["headers"]["Retry-After"] == {
+        "description": "seconds to wait",
+        "required": True,
+        "schema": {"type": "string"},
+    }
