@@ -11,7 +11,7 @@ HOST   ?= $(HALTUNG_HOST)
 PORT   ?= $(HALTUNG_PORT)
 MODELS ?= $(HALTUNG_MODELS_DIR)
 
-.PHONY: run test test-deps install model lint container-test container-test-cold corpus-stats bench-quality bench clean
+.PHONY: run test test-deps install model lint fuzz container-test container-test-cold corpus-stats bench-quality bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ test: $(VENV)/.installed test-deps
 	$(VENV)/bin/ruff check service training tests bench
 	$(VENV)/bin/mypy
 	$(PY) -m pytest
+
+# Schemathesis against a real server with a tiny model: every check, fixed seed, a few minutes (scripts/fuzz.py)
+fuzz: $(VENV)/.installed
+	$(PY) scripts/fuzz.py
 
 # ruff and the type checker (mypy, strict on training/ and service/; settings in pyproject.toml)
 lint: $(VENV)/.installed

@@ -18,6 +18,7 @@ from service.guard import RequestGuard
 from service.logs import AccessLog, configure_logging
 from service.metrics import Metrics
 from service.model_store import ModelStore
+from service.openapi import describe_limits
 from service.pool import PoolStore
 from service.retrainer import open_retraining
 from service.routes import classify, jobs, labels, meta, models
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     app.include_router(pool_routes.router)
     install_web(app)  # the workbench pages at /, their static files, and the offline /docs
+    describe_limits(app, settings)
     app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(AccessLog, metrics=metrics)
     return app

@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from service.deps import MetricsDep, ModelDep, SegmenterDep, SettingsDep
 from service.errors import ApiError
 from service.examples import reference_article
+from service.openapi import BODY, error_responses
 from service.schemas import ClassifyRequest, ClassifyResponse
 from training import Document, analyse, segment
 
@@ -64,7 +65,20 @@ _EXAMPLES = {
 # `response_model` documents the response in OpenAPI; the handler returns a JSONResponse built from
 # training.analysis's dicts (already in the schema's shape), so FastAPI does not re-validate and re-serialise
 # a response of thousands of objects through pydantic (tests/service/test_classify_response.py checks it).
-@router.post("/classify", response_model=ClassifyResponse, response_model_exclude_none=False)
+@router.post(
+    "/classify",
+    response_model=ClassifyResponse,
+    response_model_exclude_none=False,
+    responses=error_responses(
+        *BODY,
+        503,
+        notes={
+            413: "the body, the documents (HALTUNG_MAX_DOCUMENTS) or the sentences (HALTUNG_MAX_SENTENCES) exceed "
+            "their limit",
+            503: "no model is loaded (no_model)",
+        },
+    ),
+)
 async def classify(
     body: Annotated[ClassifyRequest, Body(openapi_examples=_EXAMPLES)],
     request: Request,

@@ -6,14 +6,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Response
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from starlette.concurrency import run_in_threadpool
 
 from service.changes import label_changes
 from service.deps import RetrainerDep, SegmenterDep, StoreDep, WriteAccess
 from service.errors import ApiError
 from service.job_events import job_events
-from service.routes.labels import WRITE_ERRORS
+from service.openapi import BODY, GUARDED, WRITE, error_responses, link
 from service.schemas import NonBlank, TargetName, TargetSpec
 from training import Target
 
@@ -23,7 +23,7 @@ router = APIRouter(prefix="/v1", tags=["retrain"])
 class RetrainIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    force: bool = Field(False, description="promote the candidate even if the quality gate fails")
+    force: StrictBool = Field(False, description="promote the candidate even if the quality gate fails")
 
 
 class RetrainAccepted(BaseModel):
@@ -58,7 +58,21 @@ class JobOut(BaseModel):
     status_code=202,
     response_model=RetrainAccepted,
     dependencies=[WriteAccess],
-    responses={**WRITE_ERRORS, 409: {"description": "a retrain is queued or running, no labels, or no model"}},
+    responses={
+        **error_responses(
+            *WRITE,
+            *GUARDED,
+            409,
+            422,
+            notes={
+                409: "a retrain is queued or running (retrain_running), no labels (no_labels) or no model (no_model)"
+            },
+        ),
+        202: {
+            "links": link("FollowJob", "get", "/v1/jobs/{job_id}", "its status", job_id="$response.body#/job_id"),
+            "headers": {"Location": {"description": "the job: /v1/jobs/{job_id}", "required": True}},
+        },
+    },
 )
 async def retrain(
     response: Response,
@@ -76,7 +90,7 @@ async def retrain(
     return {"job_id": job.id, "status": job.status}
 
 
-@router.get("/jobs/{job_id}", response_model=JobOut, responses={404: {"description": "unknown job"}})
+@router.get("/jobs/{job_id}", response_model=JobOut, responses=error_responses(404, 422, notes={404: "unknown job"}))
 async def get_job(job_id: str, retrainer: RetrainerDep) -> dict[str, Any]:
     """Status, timings, and the candidate's and the current model's metrics on the evaluation set."""
     job = await retrainer.job(job_id)
@@ -94,7 +108,7 @@ async def get_job(job_id: str, retrainer: RetrainerDep) -> dict[str, Any]:
             "description": "server-sent events: `status` on each change, `log` per new progress line, then `end` "
             "with the job as GET /v1/jobs/{id} returns it; the stream closes when the job has ended",
         },
-        404: {"description": "unknown job"},
+        **error_responses(404, 422, notes={404: "unknown job"}),
     },
 )
 async def job_events_stream(job_id: str, retrainer: RetrainerDep) -> StreamingResponse:
@@ -133,7 +147,7 @@ class ChangesOut(BaseModel):
 @router.post(
     "/jobs/{job_id}/changes",
     response_model=ChangesOut,
-    responses={404: {"description": "unknown job"}, 409: {"description": "the job has no candidate (yet)"}},
+    responses=error_responses(*BODY, 404, 409, 503, notes={404: "unknown job", 409: "the job has no candidate (yet)"}),
 )
 async def job_changes(
     job_id: str, body: ChangesIn, retrainer: RetrainerDep, store: StoreDep, segmenter: SegmenterDep

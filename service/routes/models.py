@@ -6,12 +6,13 @@ import os
 from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from service.deps import StoreDep, WriteAccess
-from service.routes.labels import WRITE_ERRORS
+from service.openapi import GUARDED, WRITE, error_responses
+from service.schemas import VERSION_PATTERN
 from training import Activation, BundleError, Manifest, ModelRepository
 
 router = APIRouter(prefix="/v1", tags=["model"])
@@ -76,18 +77,19 @@ def _listing(repository: ModelRepository) -> tuple[str | None, list[Manifest], l
     "/models/{version}/activate",
     response_model=Activated,
     dependencies=[WriteAccess],
-    responses={
-        **WRITE_ERRORS,
-        404: {"description": "unknown version"},
-        409: {
-            "description": "bundle refused (SHA-256 mismatch, other library versions), or `current` is not "
-            "`expected_current`: nothing changed"
+    responses=error_responses(
+        *WRITE,
+        *GUARDED,
+        notes={
+            404: "unknown version (version_not_found)",
+            409: "bundle refused (SHA-256 mismatch, other library versions), or `current` is not "
+            "`expected_current`: nothing changed",
+            422: "not a valid version name (invalid_version)",
         },
-        422: {"description": "not a valid version name"},
-    },
+    ),
 )
 async def activate(
-    version: str,
+    version: Annotated[str, Path(json_schema_extra={"pattern": VERSION_PATTERN})],
     store: StoreDep,
     expected_current: Annotated[
         str | None, Query(max_length=64, description="activate only if this version is current (compare-and-swap)")

@@ -15,8 +15,8 @@ from starlette.concurrency import run_in_threadpool
 
 from service.deps import ModelDep, PoolDep, SegmenterDep, SettingsDep, WriteAccess
 from service.errors import ApiError
+from service.openapi import BODY, WRITE, error_responses
 from service.pool import MAX_PAGE
-from service.routes.labels import WRITE_ERRORS
 from service.schemas import DocumentIn, MentionOut, NonBlank, Strict
 from training import STRATEGIES, Target, segment, select
 
@@ -99,11 +99,9 @@ _EXAMPLES = {
     status_code=201,
     response_model=PoolAdded,
     dependencies=[WriteAccess],
-    responses={
-        **WRITE_ERRORS,
-        413: {"description": "too many documents or sentences, or body too large"},
-        422: {"description": "invalid body"},
-    },
+    responses=error_responses(
+        *WRITE, *BODY, notes={413: "the body, the documents or the sentences exceed this server's limits"}
+    ),
 )
 async def add_to_pool(
     body: Annotated[PoolIn, Body(openapi_examples=_EXAMPLES)],
@@ -144,7 +142,7 @@ async def add_to_pool(
 @router.get(
     "/pool/next",
     response_model=QueueBatch,
-    responses={422: {"description": "invalid parameters"}, 503: {"description": "no model loaded yet"}},
+    responses=error_responses(422, 503, notes={503: "no model loaded yet (model_unavailable)"}),
 )
 async def next_batch(
     model: ModelDep,
@@ -193,7 +191,7 @@ async def next_batch(
     return await run_in_threadpool(work)
 
 
-@router.get("/pool", response_model=PoolPage, responses={400: {"description": "invalid cursor"}})
+@router.get("/pool", response_model=PoolPage, responses=error_responses(400, 422, notes={400: "invalid cursor"}))
 async def list_pool(
     pool: PoolDep,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
@@ -209,7 +207,7 @@ async def list_pool(
     "/pool/{item_id}",
     status_code=204,
     dependencies=[WriteAccess],
-    responses={**WRITE_ERRORS, 404: {"description": "unknown pool sentence"}},
+    responses=error_responses(*WRITE, 404, 422, notes={404: "unknown pool sentence"}),
 )
 async def delete_from_pool(item_id: str, pool: PoolDep) -> Response:
     if not await run_in_threadpool(pool.delete, item_id):
