@@ -69,6 +69,30 @@ def start_server(workdir: Path, port: int) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-m", "service"], cwd=ROOT, env=env, stdout=log, stderr=log)
 
 
+def finished_job(url: str, timeout: float = 180) -> str:
+    """Store one label and run one retrain to its end: the job `POST /v1/jobs/{id}/changes` is fuzzed on."""
+    auth = {"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/json"}
+
+    def call(method: str, path: str, body: Any = None) -> Any:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(f"{url}{path}", data=data, method=method, headers=auth)
+        with urllib.request.urlopen(request) as response:
+            return json.load(response)
+
+    label = {"text": "Die Regierung hat die Warnungen ignoriert.", "sentiment": "negative"}
+    call("POST", "/v1/labels", {"labels": [label]})
+    job = call("POST", "/v1/retrain", {})["job_id"]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        view = call("GET", f"/v1/jobs/{job}")
+        if view["status"] not in ("queued", "running"):
+            if not view["candidate_version"]:
+                raise SystemExit(f"the seeding retrain ended without a candidate: {view}")
+            return str(job)
+        time.sleep(0.5)
+    raise SystemExit(f"the seeding retrain did not end within {timeout} s")
+
+
 def operations(spec: dict[str, Any]) -> dict[tuple[str, str], re.Pattern[str]]:
     """(METHOD, path template) → a regex matching its concrete paths."""
     ops = {}
@@ -138,8 +162,10 @@ def main() -> int:
                 "--header", f"Authorization: Bearer {API_KEY}", "--request-timeout", "60",
                 "--report", "har,junit", "--report-dir", str(out), "--suppress-health-check", "all",
             ]  # fmt: skip
+            hooks = {"SCHEMATHESIS_HOOKS": "fuzz_hooks", "HALTUNG_FUZZ_JOB": finished_job(url)}
+            hooks["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "scripts"), os.environ.get("PYTHONPATH")]))
             print("$", " ".join(command), flush=True)
-            status = subprocess.run(command, cwd=workdir).returncode
+            status = subprocess.run(command, cwd=workdir, env={**os.environ, **hooks}).returncode
         finally:
             server.send_signal(signal.SIGINT)
             try:
