@@ -31,13 +31,13 @@ run: $(VENV)/.installed $(MODELS)/current
 	HALTUNG_HOST=$(HOST) HALTUNG_PORT=$(PORT) HALTUNG_MODELS_DIR=$(MODELS) $(PY) -m service
 
 test: $(VENV)/.installed
-	$(VENV)/bin/ruff check service training tests bench
+	$(VENV)/bin/ruff check service training tests bench haltung_client
 	$(VENV)/bin/mypy
 	$(PY) -m pytest
 
 # ruff and the type checker (mypy, strict on training/ and service/; settings in pyproject.toml)
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check service training tests bench
+	$(VENV)/bin/ruff check service training tests bench haltung_client
 	$(VENV)/bin/mypy
 
 container-test:
