@@ -98,6 +98,7 @@ def _section(f: dict[str, object], command: list[str], args: argparse.Namespace)
     row = "| " + " | ".join(str(f[k]) for k in keys) + " |"
     load = f["load_before"]
     busy = isinstance(load, list) and load[0] > 0.5
+    niceness = f"Run at nice {os.nice(0)} (lower CPU priority than the other jobs). " if os.nice(0) else ""
     caveat = (
         "**Caveat: measured while other jobs shared the machine's two cores (load above); wall time includes "
         "waiting for the CPU. To be re-timed on a quiet machine.**"
@@ -119,7 +120,9 @@ Goal (issue 14): the 1,028 articles in under {GOAL_SECONDS:.0f} s on two cores w
 in this run. Load average before / after: {f["load_before"]} / {f["load_after"]}.
 {caveat}
 Output {args.out_format}, {f["output_bytes"]} bytes; the time includes starting the command and its
-worker processes (each loads its own model and segmenter). Machine: {machine_description()}
+worker processes (each loads its own model and segmenter). CPU seconds do not include waiting for the CPU:
+on two idle cores the wall time cannot be below CPU s ÷ 2, the rest is what a quiet re-run measures.
+{niceness}Machine: {machine_description()}
 """
 
 

@@ -166,7 +166,8 @@ def score_files(
         writer = open_writer(tmp, fmt, labels)
         try:
             parts = chunks(read_inputs(files, columns))
-            for scored in scored_chunks(parts, options, model=model, ref=ref, workers=workers):
+            useful = min(workers, -(-total // CHUNK_DOCS))  # no more processes than chunks (at least)
+            for scored in scored_chunks(parts, options, model=model, ref=ref, workers=useful):
                 for document in scored:
                     writer.write(document)
                     sentences += len(document["sentences"])

@@ -11,6 +11,8 @@ from haltung_client import AsyncClient, Backoff, Client, HaltungAPIError, Target
 from tests.client.conftest import Server
 from tests.retrain_support import API_KEY
 
+pytestmark = pytest.mark.slow  # real uvicorn processes
+
 
 async def test_async_classify_equals_the_blocking_client(server: Server) -> None:
     request = {"text": "Russland ist kein verlässlicher Partner. Der Kreml schweigt.",

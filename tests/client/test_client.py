@@ -13,6 +13,8 @@ from haltung_client import ClassifyResult, Client, HaltungAPIError, Target
 from tests.client.conftest import Server
 from tests.retrain_support import API_KEY, correction_labels
 
+pytestmark = pytest.mark.slow  # real uvicorn processes
+
 ROOT = Path(__file__).resolve().parents[2]
 ARTICLE = (ROOT / "examples" / "kim_putin_waffendeal.txt").read_text(encoding="utf-8")
 TARGETS = [Target("Russland", ("Moskau", "Kreml")), Target("Pjöngjang", ("Nordkorea",)), "Putin"]

@@ -15,6 +15,8 @@ from tests.client.conftest import Server
 from tests.e2e.conftest import ServerProcess, free_port, service_env, start_process, uvicorn_args, wait_until_ready
 from tests.tiny_model import save_tiny_model
 
+pytestmark = pytest.mark.slow  # real uvicorn processes
+
 QUICK = Backoff(retries=2, first=0.05, cap=0.1)
 
 
