@@ -72,8 +72,11 @@ def classify(
 def health() -> Call[Health]:
     def parse(r: httpx.Response) -> Health:
         if r.status_code == 503:
-            error = r.json().get("error", {})
-            return Health(False, None, error.get("message"))
+            try:
+                message = str(r.json()["error"]["message"])
+            except (ValueError, KeyError, TypeError):
+                message = r.text[:500]
+            return Health(False, None, message)
         return Health(True, r.json().get("model_version"))
 
     return Call("GET", "/v1/health/ready", parse, ok=(200, 503), retry=False)

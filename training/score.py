@@ -5,7 +5,9 @@ Documents stream from the inputs (`training.score_input`) in chunks through `seg
 (`training.score_output`). With `workers > 1` each worker process loads its own model and segmenter
 and at most `2 × workers` chunks are in flight, results written in input order: memory stays constant
 in the number of documents, and the output does not depend on the number of workers (chunks are cut
-from the input alone).
+from the input alone). Workers are started with "spawn" (a clean interpreter, no inherited locks or
+threads), so a script that calls `score_files(..., workers=2)` needs the usual
+`if __name__ == "__main__":` guard; the CLI has it.
 """
 
 from __future__ import annotations

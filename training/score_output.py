@@ -52,6 +52,9 @@ def atomic_path(path: Path) -> Iterator[Path]:
         yield tmp
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        tmp.chmod(0o666 & ~umask)  # the permissions of a file opened for writing, not mkstemp's private 0600
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)

@@ -221,6 +221,9 @@ def test_atomic_path_renames_only_on_success(tmp_path: Path) -> None:
         tmp.write_text("whole", encoding="utf-8")
     assert [p.name for p in tmp_path.iterdir()] == ["x.csv"]
     assert target.read_text(encoding="utf-8") == "whole"
+    plain = tmp_path / "plain"
+    plain.write_text("", encoding="utf-8")
+    assert target.stat().st_mode & 0o777 == plain.stat().st_mode & 0o777  # not mkstemp's private 0600
 
 
 def test_two_workers_write_exactly_what_one_worker_writes(models_dir: Path, tmp_path: Path) -> None:
