@@ -356,3 +356,30 @@ def test_predict_picks_its_format_by_extension_and_refuses_others(
     assert main([*base, str(tmp_path / "p.parquet")]) == 2
     assert "predict writes .jsonl or .csv" in capsys.readouterr().err
     assert not (tmp_path / "p.parquet").exists()
+
+
+def test_on_a_terminal_the_command_draws_a_progress_bar(models_dir: Path, tmp_path: Path) -> None:
+    """stderr on a pseudo-terminal, as in an interactive shell: the bar is drawn in place, with rate and ETA."""
+    import os
+    import pty
+
+    data = write_jsonl(tmp_path / "in.jsonl", [{"text": SHORT[i % 4]} for i in range(3 * CHUNK_DOCS)])
+    leader, follower = pty.openpty()
+    command = [sys.executable, "-m", "training", "score", "--models-dir", str(models_dir), "--in", str(data),
+               "--out", str(tmp_path / "o.jsonl")]  # fmt: skip
+    with subprocess.Popen(command, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=follower) as p:
+        os.close(follower)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:  # the terminal closed: the command has exited
+                break
+            if not chunk:
+                break
+            shown += chunk
+        assert p.wait(timeout=180) == 0
+    os.close(leader)
+    text = shown.decode("utf-8")
+    assert f"\r[{'#' * 24}] {3 * CHUNK_DOCS}/{3 * CHUNK_DOCS} docs 100%" in text
+    assert "docs/s" in text and "ETA" in text
