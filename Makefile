@@ -35,7 +35,7 @@ test-deps:
 	bash scripts/install-test-deps.sh
 
 test: $(VENV)/.installed test-deps
-	$(VENV)/bin/ruff check service training tests bench
+	$(VENV)/bin/ruff check service training tests bench haltung_client
 	$(VENV)/bin/mypy
 	$(PY) -m pytest
 
@@ -45,7 +45,7 @@ fuzz: $(VENV)/.installed
 
 # ruff and the type checker (mypy, strict on training/ and service/; settings in pyproject.toml)
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check service training tests bench
+	$(VENV)/bin/ruff check service training tests bench haltung_client
 	$(VENV)/bin/mypy
 
 container-test:
