@@ -1,0 +1,115 @@
+"""A real Open Inference Protocol client (tritonclient[http] from PyPI) against a real uvicorn server.
+
+It calls Haltung unchanged (no extra headers), and its answers agree with /v1/classify on the same
+sentences: the same labels and the same probabilities.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+import tritonclient.http as triton
+from tritonclient.utils import InferenceServerException
+
+from tests.e2e.conftest import ServerProcess, running_uvicorn, service_env
+
+pytestmark = pytest.mark.slow
+
+SENTENCES = [
+    "Der Kreml droht dem Westen mit Konsequenzen.",
+    "Der Euro legte deutlich zu.",
+    "Russland ist kein verlässlicher Partner.",
+    "Die Bundesregierung lobt die Einigung mit Moskau.",
+]
+TARGETS = [{"name": "Russland", "aliases": ["Moskau", "Kreml"]}, "Bundesregierung"]
+
+
+@pytest.fixture(scope="module")
+def server(tiny_models_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    data_dir = tmp_path_factory.mktemp("v2-data")
+    env = service_env(HALTUNG_MODELS_DIR=str(tiny_models_dir), HALTUNG_DATA_DIR=str(data_dir))
+    with running_uvicorn(env) as process:
+        yield process
+
+
+@pytest.fixture
+def client(server: ServerProcess) -> Iterator[triton.InferenceServerClient]:
+    client = triton.InferenceServerClient(url=server.base_url.removeprefix("http://"))
+    yield client
+    client.close()
+
+
+def text_input(sentences: list[str]) -> triton.InferInput:
+    tensor = triton.InferInput("text", [len(sentences)], "BYTES")
+    tensor.set_data_from_numpy(np.array(sentences, dtype=np.object_), binary_data=False)
+    return tensor
+
+
+def test_health_and_metadata(client: triton.InferenceServerClient, server: ServerProcess) -> None:
+    version = httpx.get(f"{server.base_url}/v1/model", timeout=10).json()["version"]
+    assert client.is_server_live() and client.is_server_ready()
+    assert client.is_model_ready("haltung") and client.is_model_ready("haltung", version)
+    assert not client.is_model_ready("bert")
+    assert client.get_server_metadata()["name"] == "haltung"
+    meta = client.get_model_metadata("haltung")
+    assert meta["versions"] == [version]
+    assert meta["inputs"] == [{"name": "text", "datatype": "BYTES", "shape": [-1]}]
+    assert {"sentiment_label", "sentiment_scores", "stance_label", "stance_scores"} <= {
+        o["name"] for o in meta["outputs"]
+    }
+
+
+def test_infer_agrees_with_v1_classify(client: triton.InferenceServerClient, server: ServerProcess) -> None:
+    result = client.infer(
+        "haltung", [text_input(SENTENCES)], request_id="e2e-1", parameters={"targets": json.dumps(TARGETS)}
+    )
+    response = result.get_response()
+    assert response["id"] == "e2e-1" and response["model_name"] == "haltung"
+    outputs = {o["name"]: o for o in response["outputs"]}
+
+    v1 = httpx.post(f"{server.base_url}/v1/classify", json={"sentences": SENTENCES, "targets": TARGETS}, timeout=30)
+    assert v1.status_code == 200, v1.text
+    assert response["model_version"] == v1.json()["model_version"]
+    sentences = v1.json()["documents"][0]["sentences"]
+
+    sentiment_labels = outputs["sentiment_scores"]["parameters"]["labels"].split(",")
+    stance_labels = outputs["stance_scores"]["parameters"]["labels"].split(",")
+    assert list(result.as_numpy("sentiment_label")) == [s["sentiment"]["label"] for s in sentences]
+    expected_sentiment = [[s["sentiment"]["scores"][lab] for lab in sentiment_labels] for s in sentences]
+    np.testing.assert_array_equal(result.as_numpy("sentiment_scores"), np.array(expected_sentiment))
+
+    stance = result.as_numpy("stance_label")
+    scores = result.as_numpy("stance_scores")
+    assert stance.shape == (4, 2) and scores.shape == (4, 2, 3)
+    for i, sentence in enumerate(sentences):
+        for j, entry in enumerate(sentence["stance"]):
+            assert stance[i, j] == (entry["label"] or "")
+            expected = [entry["scores"][lab] for lab in stance_labels] if entry["scores"] else [0.0] * 3
+            np.testing.assert_array_equal(scores[i, j], np.array(expected))
+    assert result.as_numpy("stance_mentioned").tolist() == [[s["mentioned"] for s in x["stance"]] for x in sentences]
+    assert stance[0, 0] != "" and stance[1, 0] == ""  # "Kreml" is an alias of Russland; the Euro sentence is not
+
+
+def test_requested_outputs_and_a_pinned_version(client: triton.InferenceServerClient, server: ServerProcess) -> None:
+    version = client.get_model_metadata("haltung")["versions"][0]
+    outputs = [triton.InferRequestedOutput("sentiment_label", binary_data=False)]
+    result = client.infer("haltung", [text_input(SENTENCES[:2])], model_version=version, outputs=outputs)
+    assert [o["name"] for o in result.get_response()["outputs"]] == ["sentiment_label"]
+    assert result.as_numpy("sentiment_label").shape == (2,)
+
+
+def test_errors_reach_the_client_as_messages(client: triton.InferenceServerClient) -> None:
+    with pytest.raises(InferenceServerException, match="20990101T000000Z-deadbeef") as missing:
+        client.infer("haltung", [text_input(SENTENCES[:1])], model_version="20990101T000000Z-deadbeef")
+    assert missing.value.status() == "404"
+    with pytest.raises(InferenceServerException, match="unknown parameter"):
+        client.infer("haltung", [text_input(SENTENCES[:1])], parameters={"target": "Russland"})
+    binary = triton.InferInput("text", [1], "BYTES")
+    binary.set_data_from_numpy(np.array(["Ein Satz."], dtype=np.object_))  # binary_data=True: tritonclient's default
+    with pytest.raises(InferenceServerException, match="binary tensor data extension is not supported"):
+        client.infer("haltung", [binary])
