@@ -16,6 +16,7 @@ from service.errors import error_body
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
 # Open Inference Protocol clients (tritonclient) send JSON without a Content-Type: JSON is the protocol's default.
 _JSON_BY_DEFAULT = "/v2/"
+_BINARY_TENSORS = "inference-header-content-length"  # the protocol's binary tensor data extension
 
 
 class RequestGuard:
@@ -44,6 +45,9 @@ class RequestGuard:
             chunks.append(chunk)
             more = message.get("more_body", False)
         body = b"".join(chunks)
+        if body and scope["path"].startswith(_JSON_BY_DEFAULT) and _BINARY_TENSORS in headers:
+            await self.app(scope, _replay(body, receive), send)  # JSON + raw tensors: service.binary_tensors
+            return
         if body:
             media_type = headers.get("content-type", "").split(";")[0].strip().lower()
             if not media_type and scope["path"].startswith(_JSON_BY_DEFAULT):

@@ -37,9 +37,9 @@ PARAMETERS = {
 # Names clients and gateways put in `parameters` on their own (tritonclient, KServe, MLServer): accepted, unused.
 TOLERATED = {"binary_data_output", "binary_data", "timeout", "priority", "content_type", "headers"}
 TOLERATED_PREFIXES = ("sequence_", "triton_")
-BINARY_UNSUPPORTED = (
-    "the binary tensor data extension is not supported: send the data as JSON "
-    "(tritonclient: InferInput.set_data_from_numpy(array, binary_data=False))"
+BINARY_WITHOUT_HEADER = (
+    "binary_data_size without an Inference-Header-Content-Length header: send binary tensor data with the header "
+    "(the binary tensor data extension), or the data as JSON"
 )
 
 
@@ -101,7 +101,7 @@ def _flatten(data: list[Any]) -> list[Any]:
 def _parameters(body: InferenceRequest, text: RequestInput) -> Parameters:
     merged = {**(body.parameters or {}), **(text.parameters or {})}
     if "binary_data_size" in merged:
-        raise ProtocolError(400, BINARY_UNSUPPORTED)
+        raise ProtocolError(400, BINARY_WITHOUT_HEADER)
     unknown = sorted(
         k for k in merged if k not in PARAMETERS and k not in TOLERATED and not k.startswith(TOLERATED_PREFIXES)
     )

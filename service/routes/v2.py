@@ -27,11 +27,12 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Message
 
+from service.binary_tensors import HEADER, binary_outputs, binary_response, to_json_request
 from service.deps import MetricsDep, SegmenterDep, SettingsDep, StoreDep
 from service.errors import status_of
 from service.inference_protocol import (
-    BINARY_UNSUPPORTED,
     MODEL_NAME,
     InferenceRequest,
     ProtocolError,
@@ -57,6 +58,19 @@ def _validation_message(exc: RequestValidationError) -> str:
     return "invalid inference request: " + "; ".join(parts)
 
 
+def _with_json_body(request: Request, body: bytes) -> Request:
+    """The same request (and request state) with `body` as its JSON body."""
+    request.scope.setdefault("state", {})  # shared with the copy: the access log reads it
+    skip = {b"content-length", b"content-type", HEADER.encode()}
+    headers = [(k, v) for k, v in request.scope["headers"] if k.lower() not in skip]
+    scope = {**request.scope, "headers": [*headers, (b"content-type", b"application/json")]}
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return Request(scope, receive)
+
+
 class ProtocolRoute(APIRoute):
     """Turns every failure of a `/v2` route into the protocol's `{"error": "..."}` with its status."""
 
@@ -65,14 +79,15 @@ class ProtocolRoute(APIRoute):
 
         async def route(request: Request) -> Response:
             try:
+                if HEADER in request.headers:  # the binary tensor data extension: made a JSON request first
+                    body = to_json_request(await request.body(), request.headers[HEADER])
+                    request = _with_json_body(request, body)
                 return await handler(request)
             except ProtocolError as exc:
                 return protocol_error(exc.status, exc.message)
             except RequestValidationError as exc:
                 if not any(e.get("type") == "json_invalid" for e in exc.errors()):
                     return protocol_error(400, _validation_message(exc))
-                if "inference-header-content-length" in request.headers:
-                    return protocol_error(400, BINARY_UNSUPPORTED)
                 return protocol_error(400, "malformed JSON body")
             except HaltungError as exc:
                 status, _ = status_of(exc)
@@ -91,9 +106,7 @@ class ProtocolRoute(APIRoute):
 
 
 # strict_content_type=False: a body without Content-Type is JSON (tritonclient sends none).
-router = APIRouter(
-    prefix="/v2", tags=["open inference protocol"], route_class=ProtocolRoute, strict_content_type=False
-)
+router = APIRouter(prefix="/v2", tags=["open inference protocol"], route_class=ProtocolRoute, strict_content_type=False)
 
 _ERROR = {"content": {"application/json": {"example": {"error": "message"}}}}
 _MODEL_ERRORS: dict[int | str, dict[str, Any]] = {
@@ -143,8 +156,8 @@ async def server_ready(store: StoreDep) -> JSONResponse:
 
 @router.get("")
 async def server_metadata() -> dict[str, Any]:
-    """Server name, version and protocol extensions (none: the binary tensor extension is not supported)."""
-    return {"name": "haltung", "version": _server_version(), "extensions": []}
+    """Server name, version and protocol extensions: the binary tensor data extension (Triton's)."""
+    return {"name": "haltung", "version": _server_version(), "extensions": ["binary_tensor_data"]}
 
 
 @router.get("/models/{model_name}", responses=_MODEL_ERRORS)
@@ -204,7 +217,7 @@ async def _infer(
     segmenter: SegmenterDep,
     settings: SettingsDep,
     metrics: MetricsDep,
-) -> dict[str, Any]:
+) -> Response:
     parsed = parse_request(body, settings)
 
     def work() -> dict[str, Any]:
@@ -216,12 +229,15 @@ async def _infer(
     metrics.sentences.inc(len(sentences))
     request.state.sentences = len(sentences)
     request.state.model_version = model.version
-    return {
+    outputs = response_outputs(model, parsed, sentences)
+    payload = {
         "model_name": MODEL_NAME,
         "model_version": model.version,
         "id": body.id or "",
-        "outputs": response_outputs(model, parsed, sentences),
+        "outputs": outputs,
     }
+    binary = binary_outputs(body, [o["name"] for o in outputs])
+    return binary_response(payload, binary) if binary else JSONResponse(payload)
 
 
 @router.post("/models/{model_name}/infer", responses=_INFER_ERRORS)
@@ -233,7 +249,7 @@ async def infer(
     segmenter: SegmenterDep,
     settings: SettingsDep,
     metrics: MetricsDep,
-) -> dict[str, Any]:
+) -> Response:
     """Sentiment (and stance toward `targets`) of every element of `text`, as output tensors."""
     model = await _served(store, model_name, None)
     return await _infer(body, request, model, segmenter, settings, metrics)
@@ -249,7 +265,7 @@ async def version_infer(
     segmenter: SegmenterDep,
     settings: SettingsDep,
     metrics: MetricsDep,
-) -> dict[str, Any]:
+) -> Response:
     model = await _served(store, model_name, version)
     return await _infer(body, request, model, segmenter, settings, metrics)
 

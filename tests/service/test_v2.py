@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 import httpx
+import numpy as np
 import pytest
 
 from tests.service.conftest import TinyModel
@@ -46,7 +47,7 @@ async def test_health_and_server_metadata(client: httpx.AsyncClient) -> None:
     ready = await client.get("/v2/health/ready")
     assert ready.status_code == 200 and ready.json() == {"ready": True}
     meta = (await client.get("/v2")).json()
-    assert meta["name"] == "haltung" and meta["version"] and meta["extensions"] == []
+    assert meta["name"] == "haltung" and meta["version"] and meta["extensions"] == ["binary_tensor_data"]
 
 
 async def test_not_ready_without_a_model(no_model_client: httpx.AsyncClient) -> None:
@@ -202,7 +203,7 @@ async def test_a_version_in_the_repository_but_not_loaded_says_how_to_serve_it(
         ({"inputs": [text_input(["Satz."])], "parameters": {"unmentioned": "guess"}}, ["unmentioned"]),
         ({"inputs": [text_input(["Satz."])], "outputs": [{"name": "stance_label"}]}, ["targets"]),
         ({"inputs": [text_input(["Satz."])], "outputs": [{"name": "logits"}]}, ["unknown output"]),
-        ({"inputs": [text_input(["Satz."], parameters={"binary_data_size": 9})]}, ["binary"]),
+        ({"inputs": [text_input(["Satz."], parameters={"binary_data_size": 9})]}, ["Inference-Header-Content-Length"]),
         ({"inputs": []}, ["inputs"]),
         ({"inputs": [text_input(["Satz."])], "extra": 1}, ["extra"]),
         ({"inputs": [{"name": "text", "datatype": "BYTES", "data": ["Satz."]}]}, ["shape"]),
@@ -214,17 +215,143 @@ async def test_bad_requests_are_400_in_the_protocols_shape(
     assert_protocol_error(await client.post("/v2/models/haltung/infer", json=request_body), 400, *words)
 
 
-async def test_malformed_json_and_binary_bodies(client: httpx.AsyncClient) -> None:
-    assert_protocol_error(await client.post("/v2/models/haltung/infer", content=b"{nope"), 400, "JSON")
-    header = json.dumps(
-        {"inputs": [{"name": "text", "shape": [1], "datatype": "BYTES", "parameters": {"binary_data_size": 9}}]}
-    ).encode()
-    response = await client.post(
-        "/v2/models/haltung/infer",
-        content=header + b"\x05\x00\x00\x00Satz.",
-        headers={"Inference-Header-Content-Length": str(len(header))},
+def serialise(texts: list[str]) -> bytes:
+    """BYTES as the binary tensor data extension lays them out: 4-byte little-endian length, then the bytes."""
+    return b"".join(len(t.encode()).to_bytes(4, "little") + t.encode() for t in texts)
+
+
+def binary_request(header: dict[str, Any], blob: bytes) -> tuple[bytes, dict[str, str]]:
+    head = json.dumps(header).encode()
+    return head + blob, {"Inference-Header-Content-Length": str(len(head))}
+
+
+def read_binary_response(response: httpx.Response) -> dict[str, Any]:
+    """The JSON part, with each binary output's data decoded back into `data`."""
+    size = int(response.headers["inference-header-content-length"])
+    body = json.loads(response.content[:size])
+    offset = size
+    for output in body["outputs"]:
+        length = (output.get("parameters") or {}).get("binary_data_size")
+        if length is None:
+            continue
+        blob, offset = response.content[offset : offset + length], offset + length
+        if output["datatype"] == "BYTES":
+            data, i = [], 0
+            while i < len(blob):
+                n = int.from_bytes(blob[i : i + 4], "little")
+                data.append(blob[i + 4 : i + 4 + n].decode())
+                i += 4 + n
+        else:
+            data = list(np.frombuffer(blob, dtype="<f8" if output["datatype"] == "FP64" else "?"))
+        output["data"] = [x.item() if hasattr(x, "item") else x for x in data]
+    assert offset == len(response.content)
+    return body
+
+
+async def test_binary_tensors_in_and_out_give_the_json_answer(client: httpx.AsyncClient) -> None:
+    """A long sentence (a length byte over 0x7F, not UTF-8) and umlauts, in binary, answered in binary."""
+    texts = [*SENTENCES, "Die Regierung in Moskau " + "und der Kreml " * 12 + "schweigen über die Verluste."]
+    assert len(texts[-1].encode()) > 127
+    parameters = {"targets": RUSSLAND}
+    json_answer = await client.post(
+        "/v2/models/haltung/infer", json={"parameters": parameters, "inputs": [text_input(texts)]}
     )
-    assert_protocol_error(response, 400, "binary")
+    header = {
+        "parameters": {**parameters, "binary_data_output": True},
+        "inputs": [
+            {
+                "name": "text",
+                "shape": [len(texts)],
+                "datatype": "BYTES",
+                "parameters": {"binary_data_size": len(serialise(texts))},
+            }
+        ],
+        "outputs": [
+            {"name": "sentiment_label"},
+            {"name": "stance_scores"},
+            {"name": "stance_mentioned", "parameters": {"binary_data": False}},
+        ],
+    }
+    body, headers = binary_request(header, serialise(texts))
+    response = await client.post("/v2/models/haltung/infer", content=body, headers=headers)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/octet-stream"
+    binary = read_binary_response(response)
+    expected = outputs_by_name(json_answer.json())
+    for output in binary["outputs"]:
+        assert output["data"] == expected[output["name"]]["data"], output["name"]
+    mentioned = outputs_by_name(binary)["stance_mentioned"]
+    assert "binary_data_size" not in mentioned.get("parameters", {})  # binary_data: false wins for this output
+
+
+@pytest.mark.parametrize(
+    ("body", "header_value", "words"),
+    [
+        (b'{"inputs": []}', "999", ["Inference-Header-Content-Length"]),
+        (b"{nope", "5", ["JSON inference request"]),
+        (
+            *binary_request(
+                {
+                    "inputs": [
+                        {"name": "text", "shape": [1], "datatype": "BYTES", "parameters": {"binary_data_size": 50}}
+                    ]
+                },
+                serialise(["Satz."]),
+            )[:1],
+            None,
+            ["does not fit"],
+        ),
+        (
+            *binary_request(
+                {
+                    "inputs": [
+                        {"name": "text", "shape": [1], "datatype": "BYTES", "parameters": {"binary_data_size": 10}}
+                    ]
+                },
+                b"\x06\x00\x00\x00Satz\xff\xfe",
+            )[:1],
+            None,
+            ["not UTF-8"],
+        ),
+        (
+            *binary_request(
+                {
+                    "inputs": [
+                        {"name": "text", "shape": [1], "datatype": "BYTES", "parameters": {"binary_data_size": 9}}
+                    ]
+                },
+                serialise(["Satz."]) + b"xx",
+            )[:1],
+            None,
+            ["2 bytes after"],
+        ),
+        (
+            *binary_request(
+                {
+                    "inputs": [
+                        {"name": "text", "shape": [1], "datatype": "BYTES", "parameters": {"binary_data_size": 6}}
+                    ]
+                },
+                b"\x09\x00\x00\x00Sa",
+            )[:1],
+            None,
+            ["claims 9 bytes"],
+        ),
+    ],
+)
+async def test_broken_binary_requests_are_400(
+    client: httpx.AsyncClient, body: bytes, header_value: str | None, words: list[str]
+) -> None:
+    if header_value is None:  # the header of binary_request: the length of the JSON part
+        header_value = str(body.index(b"}]}") + 3)
+    response = await client.post(
+        "/v2/models/haltung/infer", content=body, headers={"Inference-Header-Content-Length": header_value}
+    )
+    assert_protocol_error(response, 400, "binary tensor data", *words)
+
+
+async def test_malformed_json(client: httpx.AsyncClient) -> None:
+    assert_protocol_error(await client.post("/v2/models/haltung/infer", content=b"{nope"), 400, "JSON")
 
 
 async def test_limits_hold_under_v2(limited_client: httpx.AsyncClient) -> None:
