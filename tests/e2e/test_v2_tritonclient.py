@@ -8,6 +8,9 @@ probabilities.
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +20,7 @@ import pytest
 import tritonclient.http as triton
 from tritonclient.utils import InferenceServerException
 
-from tests.e2e.conftest import ServerProcess, running_uvicorn, service_env
+from tests.e2e.conftest import REPO_ROOT, ServerProcess, running_uvicorn, service_env
 
 pytestmark = pytest.mark.slow
 
@@ -130,3 +133,28 @@ def test_errors_reach_the_client_as_messages(client: triton.InferenceServerClien
     with pytest.raises(InferenceServerException, match="empty") as blank:
         client.infer("haltung", [text_input(["  "])])
     assert blank.value.status() == "400"
+
+
+def readme_block(marker: str) -> str:
+    """The fenced code block right after `<!-- marker ... -->` in the README."""
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    after = readme.split(f"<!-- {marker}", 1)[1]
+    return after.split("```", 2)[1].split("\n", 1)[1]
+
+
+def test_the_readme_examples_run(server: ServerProcess) -> None:
+    """The curl and the tritonclient example of the README's Open Inference Protocol section, as printed."""
+    if not (shutil.which("curl") and shutil.which("bash")):
+        pytest.skip("curl or bash not on PATH: the README's curl example cannot be run here")
+    command = readme_block("v2-example").replace("http://127.0.0.1:8000", server.base_url)
+    done = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    assert answer["id"] == "42" and answer["model_name"] == "haltung"
+    outputs = {o["name"]: o for o in answer["outputs"]}
+    assert outputs["stance_mentioned"]["data"] == [True, False]
+
+    script = readme_block("v2-python").replace("127.0.0.1:8000", server.base_url.removeprefix("http://"))
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "against,favor,neutral" in done.stdout, done.stdout  # the stance label order it prints
