@@ -92,10 +92,21 @@ class Parsed:
 
 
 def _flatten(data: list[Any]) -> list[Any]:
+    """Nested (natural) tensor data in row-major order; without recursion, so any depth is safe."""
     out: list[Any] = []
-    for item in data:
-        out.extend(_flatten(item) if isinstance(item, list) else [item])
+    stack = [iter(data)]
+    while stack:
+        item = next(stack[-1], _END)
+        if item is _END:
+            stack.pop()
+        elif isinstance(item, list):
+            stack.append(iter(item))
+        else:
+            out.append(item)
     return out
+
+
+_END = object()
 
 
 def _parameters(body: InferenceRequest, text: RequestInput) -> Parameters:

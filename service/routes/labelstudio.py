@@ -127,7 +127,7 @@ _CONFIG_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.get("/health")
+@router.get("/health", responses={503: {"description": "no model loaded yet: status DOWN"}})
 @router.get("/", include_in_schema=False)
 async def health(store: StoreDep) -> JSONResponse:
     """`UP` with a model loaded (Label Studio's connection check); 503 `DOWN` without one."""
@@ -240,6 +240,7 @@ async def _retrain(retrainer: RetrainerDep) -> dict[str, Any]:
         **WRITE_ERRORS,
         200: {"description": "an event Haltung does not act on: nothing stored"},
         409: {"description": "START_TRAINING while a retrain runs, without labels, or without a model"},
+        413: {"description": "more than 1000 labels in one event"},
         422: {"description": "annotations that break a labelling rule (nothing stored), or an unusable config"},
         503: {"description": "no model loaded yet"},
     },

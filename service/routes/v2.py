@@ -110,6 +110,7 @@ router = APIRouter(prefix="/v2", tags=["open inference protocol"], route_class=P
 
 _ERROR = {"content": {"application/json": {"example": {"error": "message"}}}}
 _MODEL_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "a malformed version name", **_ERROR},
     404: {"description": "unknown model, or a version that is not the served one", **_ERROR},
     503: {"description": "no model loaded yet", **_ERROR},
 }
@@ -272,5 +273,14 @@ async def version_infer(
 
 @router.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
 async def unknown(path: str, request: Request) -> JSONResponse:
-    """Anything else under /v2 is a 404 in the protocol's error shape."""
+    """Anything else under /v2: 405 for a known path and another method, else 404 (the protocol's error shape)."""
+    allowed = sorted(
+        method
+        for route in router.routes
+        if isinstance(route, APIRoute) and route.endpoint is not unknown and route.path_regex.match(request.url.path)
+        for method in route.methods or ()
+    )
+    if allowed:
+        message = f"{request.method} is not allowed on /v2/{path}; use {', '.join(allowed)}"
+        return JSONResponse({"error": message}, status_code=405, headers={"Allow": ", ".join(allowed)})
     return protocol_error(404, f"no endpoint {request.method} /v2/{path} in the Open Inference Protocol API")

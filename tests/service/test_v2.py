@@ -360,3 +360,24 @@ async def test_limits_hold_under_v2(limited_client: httpx.AsyncClient) -> None:
     assert_protocol_error(await limited_client.post("/v2/models/haltung/infer", json=too_many), 413, "6")
     targets = {"inputs": [text_input(["Satz."])], "parameters": {"targets": '["A", "B", "C", "D"]'}}
     assert_protocol_error(await limited_client.post("/v2/models/haltung/infer", json=targets), 400, "4 targets")
+
+
+async def test_a_known_path_with_another_method_is_405(client: httpx.AsyncClient) -> None:
+    response = await client.get("/v2/models/haltung/infer")
+    assert_protocol_error(response, 405, "POST")
+    assert response.headers["allow"] == "POST"
+    assert_protocol_error(await client.delete("/v2/health/live"), 405, "GET")
+
+
+async def test_deep_nesting_is_never_a_500(client: httpx.AsyncClient) -> None:
+    """Nested data is flattened without recursion; nesting deeper than the JSON parser takes is a 400."""
+    for depth in (500, 5000):
+        shape = json.dumps([1] * depth)
+        data = "[" * (depth - 1) + '"Ein Satz."' + "]" * (depth - 1)
+        body = f'{{"inputs": [{{"name": "text", "shape": {shape}, "datatype": "BYTES", "data": {data}}}]}}'
+        response = await client.post("/v2/models/haltung/infer", content=body.encode())
+        if depth == 500:
+            assert response.status_code == 200, response.text
+            assert outputs_by_name(response.json())["sentiment_label"]["shape"] == [1]
+        else:
+            assert_protocol_error(response, 400)
