@@ -239,7 +239,6 @@ async def _retrain(retrainer: RetrainerDep) -> dict[str, Any]:
     responses={
         **WRITE_ERRORS,
         200: {"description": "an event Haltung does not act on: nothing stored"},
-        409: {"description": "START_TRAINING while a retrain runs, without labels, or without a model"},
         413: {"description": "more than 1000 labels in one event"},
         422: {"description": "annotations that break a labelling rule (nothing stored), or an unusable config"},
         503: {"description": "no model loaded yet"},
@@ -253,10 +252,10 @@ async def webhook(
     settings: SettingsDep,
 ) -> Any:
     """Annotation events store their choices as labels (all or none, the rules of POST /v1/labels) and,
-    with HALTUNG_LABELSTUDIO_RETRAIN, queue a retrain; START_TRAINING queues one; other events are ignored."""
-    if body.action == TRAIN_EVENT:
-        job = await retrainer.start(force=False)
-        return {"status": "ok", "retrain": {"queued": True, "job_id": job.id, "status": job.status}}
+    with HALTUNG_LABELSTUDIO_RETRAIN, queue a retrain; START_TRAINING queues one (`retrain.queued` false, with
+    the reason, while one runs or no label is stored); other events are answered 200 and ignored."""
+    if body.action == TRAIN_EVENT:  # never an error: Label Studio would mark the backend failed
+        return {"status": "ok", "stored": 0, "ids": [], "retrain": await _retrain(retrainer)}
     if body.action not in ANNOTATION_EVENTS:
         return JSONResponse({"status": "ignored", "action": body.action}, status_code=200)
     config = _config((body.project or {}).get("label_config"), model)

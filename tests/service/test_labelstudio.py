@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -343,3 +344,50 @@ async def wait_for_job(client: httpx.AsyncClient, job_id: str, timeout: float = 
             return job
         await asyncio.sleep(0.2)
     raise AssertionError(f"job {job_id} still running after {timeout} s")
+
+
+# --- request bodies captured from a real Label Studio 1.23.2 (see tests/service/labelstudio_requests.json) -----
+
+CAPTURED: dict[str, Any] = json.loads((Path(__file__).parent / "labelstudio_requests.json").read_text(encoding="utf-8"))
+
+
+async def test_captured_setup_and_predict(client: httpx.AsyncClient, tiny_model: TinyModel) -> None:
+    setup = await client.post("/labelstudio/setup", json=CAPTURED["setup"])
+    assert setup.status_code == 200 and setup.json() == {"model_version": tiny_model.version}
+    response = await client.post("/labelstudio/predict", json=CAPTURED["predict"])
+    assert response.status_code == 200, response.text
+    [result] = response.json()["results"]
+    assert result["model_version"] == tiny_model.version and 0 <= result["score"] <= 1
+    # "Die Bundesregierung lobt die Einigung mit Moskau." does not name Russland (no alias given): sentiment only
+    assert [(item["from_name"], item["to_name"], item["type"]) for item in result["result"]] == [
+        ("sentiment", "text", "choices")
+    ]
+
+
+async def test_captured_events_store_labels(tiny_model: TinyModel, tmp_path: Path) -> None:
+    settings = Settings(models_dir=tiny_model.models_dir, data_dir=tmp_path, api_keys=API_KEY, reload_interval=3600)
+    async with running_client(settings) as (_, client):
+        # The webhook Label Studio creates for a model sends no credentials until a header is set on it.
+        refused = await client.post("/labelstudio/webhook", json=CAPTURED["annotation_created"])
+        assert refused.status_code == 401
+        training = await client.post("/labelstudio/webhook", json=CAPTURED["start_training"], headers=BASIC)
+        assert training.status_code == 201, training.text
+        assert training.json()["retrain"]["queued"] is False and "label" in training.json()["retrain"]["reason"]
+
+        for event in ("annotation_created", "annotation_updated"):
+            response = await client.post("/labelstudio/webhook", json=CAPTURED[event], headers=AUTH)
+            assert response.status_code == 201, response.text
+            assert response.json()["stored"] == 1
+        ignored = await client.post("/labelstudio/webhook", json=CAPTURED["project_updated"], headers=AUTH)
+        assert ignored.status_code == 200 and ignored.json()["status"] == "ignored"
+
+        items = (await client.get("/v1/labels")).json()["items"]
+        assert [{k: i[k] for k in ("text", "target", "stance", "sentiment")} for i in items] == [
+            {"text": "Der Euro legte deutlich zu.", "target": None, "stance": None, "sentiment": "positive"},
+            {
+                "text": "Russland ist kein verlässlicher Partner.",
+                "target": "Russland",
+                "stance": "against",
+                "sentiment": "neutral",
+            },
+        ]
