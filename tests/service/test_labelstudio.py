@@ -140,6 +140,15 @@ async def test_setup_refuses_a_config_haltung_cannot_fill(client: httpx.AsyncCli
     assert response.status_code == 422 and "XML" in response.json()["error"]["message"]
 
 
+async def test_an_entity_expansion_bomb_is_refused_as_invalid_xml(client: httpx.AsyncClient) -> None:
+    entities = "".join(f'<!ENTITY e{i} "{f"&e{i - 1};" * 10}">' for i in range(1, 10))
+    bomb = f'<!DOCTYPE v [<!ENTITY e0 "lol">{entities}]><View><Text name="text" value="&e9;"/></View>'
+    started = time.monotonic()
+    response = await client.post("/labelstudio/setup", json={"project": PROJECT, "schema": bomb})
+    assert response.status_code == 422 and "XML" in response.json()["error"]["message"]
+    assert time.monotonic() - started < 5  # refused by expat's amplification limit, not expanded
+
+
 async def test_predict_gives_choices_the_model_version_and_an_uncertainty_score(
     client: httpx.AsyncClient, tiny_model: TinyModel
 ) -> None:
