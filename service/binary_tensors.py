@@ -3,7 +3,7 @@
 A request or response whose `Inference-Header-Content-Length` header is set is that many bytes of JSON
 followed by the tensors' raw data, in the order of `inputs`/`outputs`; a binary tensor has
 `parameters.binary_data_size` instead of `data`. BYTES elements are a 4-byte little-endian length and the
-bytes; FP64 little-endian doubles; BOOL one byte each. Requests are turned into plain JSON requests before
+bytes; FP64 and INT64 little-endian; BOOL one byte each. Requests are turned into plain JSON requests before
 validation, so both forms take the same code path.
 """
 
@@ -19,7 +19,7 @@ from fastapi.responses import Response
 from service.inference_protocol import InferenceRequest, ProtocolError
 
 HEADER = "inference-header-content-length"
-_ENCODINGS = {"FP64": "<f8", "BOOL": "?"}
+_ENCODINGS = {"FP64": "<f8", "INT64": "<i8", "BOOL": "?"}
 
 
 def _bad(message: str) -> ProtocolError:

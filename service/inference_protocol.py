@@ -1,16 +1,19 @@
 """The tensors of Haltung's Open Inference Protocol model: request schema, parameters, output tensors.
 
 Input: `text`, BYTES, one sentence per element (any shape; elements are read in row-major order),
-validated like `/v1/classify`'s `sentences` (`service.schemas.ClassifyRequest`). Parameters (on the
-request or on the `text` input; the protocol allows only strings, numbers and booleans as values):
-`targets` (a target name, or a JSON array string of names and `{"name", "aliases"}` objects as in
-`/v1/classify`), `explain` (top-k features), `unmentioned` ("null" or "score").
+validated like `/v1/classify`'s `sentences` (`service.schemas.ClassifyRequest`) — or, with `split`, one
+article per element, split into sentences like its `documents`. Parameters (on the request or on the
+`text` input; the protocol allows only strings, numbers and booleans as values): `targets` (a target
+name, or a JSON array string of names and `{"name", "aliases"}` objects as in `/v1/classify`), `explain`
+(top-k features), `unmentioned` ("null" or "score"), `split` (boolean).
 
-Outputs, one row per element (n = elements, k = targets; label order in each output's `parameters.labels`):
+Outputs, one row per sentence (n; k = targets; label order in each output's `parameters.labels`):
 `sentiment_label` BYTES [n], `sentiment_scores` FP64 [n, 3]; with targets `stance_label` BYTES [n, k]
 ("" where the sentence does not mention the target), `stance_scores` FP64 [n, k, 3] (zeros there),
 `stance_mentioned` BOOL [n, k], `stance_basis` BYTES [n, k]; with `explain` also `sentiment_explanation`
-BYTES [n] and `stance_explanation` BYTES [n, k], each element a JSON array of features.
+BYTES [n] and `stance_explanation` BYTES [n, k], each element a JSON array of features; with `split`
+also `sentence_document` INT64 [n] (the element it comes from), `sentence_start`, `sentence_end` INT64 [n]
+(offsets into that element), `sentence_text` BYTES [n] and `sentence_boilerplate` BOOL [n].
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ PARAMETERS = {
     "targets": "stance targets: a name, or a JSON array string of names and {name, aliases} objects",
     "explain": "top-k features per decision (0: none)",
     "unmentioned": "'null' (default): no stance where a sentence does not mention a target; 'score': tone guess",
+    "split": "true: each element is an article, split into sentences (one output row per sentence, sentence_*)",
 }
 # Names clients and gateways put in `parameters` on their own (tritonclient, KServe, MLServer): accepted, unused.
 TOLERATED = {"binary_data_output", "binary_data", "timeout", "priority", "content_type", "headers"}
@@ -84,11 +88,12 @@ class InferenceRequest(BaseModel):
 
 @dataclass(frozen=True)
 class Parsed:
-    sentences: list[str]
+    texts: list[str]  # sentences, or articles with `split`
     targets: list[Target]
     explain: int
     unmentioned: Unmentioned
     outputs: list[str] | None
+    split: bool = False
 
 
 def _flatten(data: list[Any]) -> list[Any]:
@@ -149,8 +154,16 @@ def _explain(value: Any) -> int:
     return value
 
 
+def _flag(value: Any, name: str) -> bool:
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise ProtocolError(400, f"parameter {name!r} must be a boolean, not {value!r}")
+
+
 def parse_request(body: InferenceRequest, settings: Settings) -> Parsed:
-    """The sentences and options of a request, validated as `/v1/classify` validates `sentences`."""
+    """The texts and options of a request, validated as `/v1/classify` validates `sentences` (or `documents`)."""
     names = [i.name for i in body.inputs]
     if names != [INPUT]:
         raise ProtocolError(400, f"the model has one input, {INPUT!r} (BYTES); got {names}")
@@ -170,7 +183,12 @@ def parse_request(body: InferenceRequest, settings: Settings) -> Parsed:
         raise ProtocolError(400, f"explain may be at most {settings.max_explain} (HALTUNG_MAX_EXPLAIN)")
     if len(targets) > settings.max_targets:
         raise ProtocolError(400, f"{len(targets)} targets exceed the limit of {settings.max_targets}")
-    payload = {"sentences": data, "targets": targets, "explain": explain}
+    split = _flag(params.get("split"), "split")
+    if split and len(data) > settings.max_documents:
+        message = f"{len(data)} articles exceed the limit of {settings.max_documents} (HALTUNG_MAX_DOCUMENTS)"
+        raise ProtocolError(413, message)
+    texts: dict[str, Any] = {"documents": [{"text": t} for t in data]} if split else {"sentences": data}
+    payload = {**texts, "targets": targets, "explain": explain}
     if "unmentioned" in params:
         payload["unmentioned"] = params["unmentioned"]
     try:  # JSON mode: the same strict rules as a /v1/classify body
@@ -179,14 +197,16 @@ def parse_request(body: InferenceRequest, settings: Settings) -> Parsed:
         problems = "; ".join(_problem(e) for e in err.errors())
         raise ProtocolError(400, f"invalid inference request: {problems}") from None
     outputs = [o.name for o in body.outputs] if body.outputs else None
-    assert request.sentences is not None
-    return Parsed(request.sentences, request.stance_targets(), request.explain, request.unmentioned, outputs)
+    given = [d.text for d in request.documents or ()] if split else request.sentences or []
+    return Parsed(given, request.stance_targets(), request.explain, request.unmentioned, outputs, split)
 
 
 def _problem(e: Any) -> str:
     loc = [str(p) for p in e.get("loc", ())]
     if loc[:1] == ["sentences"]:
         loc = [f"inputs.{INPUT}", *loc[1:]]
+    elif loc[:1] == ["documents"]:
+        loc = [f"inputs.{INPUT}", *loc[1:2]]
     elif loc[:1] in (["targets"], ["explain"], ["unmentioned"]):
         loc = [f"parameters.{loc[0]}", *loc[1:]]
     where = ".".join(loc)
@@ -222,6 +242,13 @@ def output_specs(model: HaltungModel) -> list[dict[str, Any]]:
             _tensor("stance_basis", [-1, -1], "BYTES", []),
             _tensor("stance_explanation", [-1, -1], "BYTES", []),
         ]
+    specs += [
+        _tensor("sentence_document", [-1], "INT64", []),
+        _tensor("sentence_start", [-1], "INT64", []),
+        _tensor("sentence_end", [-1], "INT64", []),
+        _tensor("sentence_text", [-1], "BYTES", []),
+        _tensor("sentence_boilerplate", [-1], "BOOL", []),
+    ]
     for spec in specs:
         del spec["data"]
     return specs
@@ -238,10 +265,21 @@ def model_metadata(model: HaltungModel, max_targets: int) -> dict[str, Any]:
     }
 
 
-def response_outputs(model: HaltungModel, parsed: Parsed, sentences: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The output tensors of `training.analyse`'s sentences (flat, row-major), filtered by `outputs`."""
+def response_outputs(
+    model: HaltungModel, parsed: Parsed, sentences: list[dict[str, Any]], documents: list[int]
+) -> list[dict[str, Any]]:
+    """The output tensors of `training.analyse`'s sentences (flat, row-major; `documents`: the element of
+    each sentence), filtered by `outputs`."""
     n, k = len(sentences), len(parsed.targets)
     outs = []
+    if parsed.split:
+        outs += [
+            _tensor("sentence_document", [n], "INT64", documents),
+            _tensor("sentence_start", [n], "INT64", [s["start"] for s in sentences]),
+            _tensor("sentence_end", [n], "INT64", [s["end"] for s in sentences]),
+            _tensor("sentence_text", [n], "BYTES", [s["text"] for s in sentences]),
+            _tensor("sentence_boilerplate", [n], "BOOL", [s["boilerplate"] for s in sentences]),
+        ]
     if "sentiment" in model.heads:
         labels = model.labels("sentiment")
         heads = [s["sentiment"] for s in sentences]
@@ -282,6 +320,8 @@ def response_outputs(model: HaltungModel, parsed: Parsed, sentences: list[dict[s
     missing = [name for name in parsed.outputs if name not in given]
     if missing:
         raise ProtocolError(
-            400, f"output(s) {missing} need parameters: stance outputs need 'targets', explanations need 'explain' > 0"
+            400,
+            f"output(s) {missing} need parameters: stance outputs need 'targets', explanations 'explain' > 0, "
+            "sentence outputs 'split'",
         )
     return [given[name] for name in parsed.outputs]

@@ -195,7 +195,7 @@ async def version_ready(model_name: str, version: str, store: StoreDep) -> dict[
 
 _INFER_ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "not a valid inference request for this model", **_ERROR},
-    413: {"description": "more sentences than HALTUNG_MAX_SENTENCES", **_ERROR},
+    413: {"description": "more sentences than HALTUNG_MAX_SENTENCES (articles: HALTUNG_MAX_DOCUMENTS)", **_ERROR},
     **_MODEL_ERRORS,
 }
 _EXAMPLE = {
@@ -228,15 +228,20 @@ async def _infer(
     parsed = parse_request(body, settings)
 
     def work() -> dict[str, Any]:
-        docs = segment(segmenter, sentences=parsed.sentences, max_sentences=settings.max_sentences)
+        if parsed.split:
+            articles = [(str(i), text) for i, text in enumerate(parsed.texts)]
+            docs = segment(segmenter, documents=articles, max_sentences=settings.max_sentences)
+        else:
+            docs = segment(segmenter, sentences=parsed.texts, max_sentences=settings.max_sentences)
         return analyse(model, docs, parsed.targets, parsed.explain, parsed.unmentioned)
 
     result = await run_in_threadpool(work)
-    sentences = result["documents"][0]["sentences"]
+    rows = [(i, s) for i, doc in enumerate(result["documents"]) for s in doc["sentences"]]
+    sentences = [s for _, s in rows]
     metrics.sentences.inc(len(sentences))
     request.state.sentences = len(sentences)
     request.state.model_version = model.version
-    outputs = response_outputs(model, parsed, sentences)
+    outputs = response_outputs(model, parsed, sentences, [i for i, _ in rows])
     payload = {
         "model_name": MODEL_NAME,
         "model_version": model.version,

@@ -242,7 +242,7 @@ def read_binary_response(response: httpx.Response) -> dict[str, Any]:
                 data.append(blob[i + 4 : i + 4 + n].decode())
                 i += 4 + n
         else:
-            data = list(np.frombuffer(blob, dtype="<f8" if output["datatype"] == "FP64" else "?"))
+            data = list(np.frombuffer(blob, dtype={"FP64": "<f8", "INT64": "<i8", "BOOL": "?"}[output["datatype"]]))
         output["data"] = [x.item() if hasattr(x, "item") else x for x in data]
     assert offset == len(response.content)
     return body
@@ -381,3 +381,60 @@ async def test_deep_nesting_is_never_a_500(client: httpx.AsyncClient) -> None:
             assert outputs_by_name(response.json())["sentiment_label"]["shape"] == [1]
         else:
             assert_protocol_error(response, 400)
+
+
+ARTICLES = [
+    "Kim und Putin besiegeln ihren Waffendeal\nRussland will seine Vorräte auffüllen. Der Kreml schweigt dazu.",
+    "Der Euro legte deutlich zu. Anleger zeigten sich erleichtert.\nMehr: Russland",
+]
+
+
+async def test_split_scores_articles_like_v1_documents(client: httpx.AsyncClient) -> None:
+    """`split`: each element is an article, split into sentences as /v1/classify splits `documents`."""
+    request = {"parameters": {"split": True, "targets": "Russland"}, "inputs": [text_input(ARTICLES)]}
+    response = await client.post("/v2/models/haltung/infer", json=request)
+    assert response.status_code == 200, response.text
+    out = outputs_by_name(response.json())
+    v1 = await client.post("/v1/classify", json={"documents": [{"text": t} for t in ARTICLES], "targets": ["Russland"]})
+    documents = v1.json()["documents"]
+    rows = [(i, s) for i, doc in enumerate(documents) for s in doc["sentences"]]
+    n = len(rows)
+    assert n > len(ARTICLES)  # articles came back as sentences
+    assert out["sentence_document"] == {
+        "name": "sentence_document",
+        "shape": [n],
+        "datatype": "INT64",
+        "data": [i for i, _ in rows],
+    }
+    assert out["sentence_text"]["data"] == [s["text"] for _, s in rows]
+    assert out["sentence_start"]["data"] == [s["start"] for _, s in rows]
+    assert [ARTICLES[i][s["start"] : s["end"]] for i, s in rows] == out["sentence_text"]["data"]
+    assert out["sentence_end"]["data"] == [s["end"] for _, s in rows]
+    assert out["sentence_boilerplate"]["data"] == [s["boilerplate"] for _, s in rows]
+    assert True in out["sentence_boilerplate"]["data"]  # "Mehr: Russland"
+    assert out["sentiment_label"]["data"] == [s["sentiment"]["label"] for _, s in rows]
+    assert out["stance_label"]["data"] == [s["stance"][0]["label"] or "" for _, s in rows]
+
+    binary = {**request, "parameters": {**request["parameters"], "binary_data_output": True}}
+    decoded = read_binary_response(await client.post("/v2/models/haltung/infer", json=binary))
+    assert outputs_by_name(decoded)["sentence_start"]["data"] == out["sentence_start"]["data"]  # INT64 in binary
+
+
+@pytest.mark.parametrize(
+    ("parameters", "words"),
+    [({"split": "maybe"}, ["split", "boolean"]), ({"split": False, "targets": "Russland"}, [])],
+)
+async def test_split_parameter_values(client: httpx.AsyncClient, parameters: dict[str, Any], words: list[str]) -> None:
+    request = {"parameters": parameters, "inputs": [text_input(SENTENCES[:1])], "outputs": [{"name": "sentence_text"}]}
+    assert_protocol_error(await client.post("/v2/models/haltung/infer", json=request), 400, *words, "split")
+
+
+async def test_split_limits(limited_client: httpx.AsyncClient) -> None:
+    three = {"parameters": {"split": "true"}, "inputs": [text_input(["Ein Satz.", "Noch einer.", "Dritter."])]}
+    assert_protocol_error(
+        await limited_client.post("/v2/models/haltung/infer", json=three), 413, "HALTUNG_MAX_DOCUMENTS"
+    )
+    long = {"parameters": {"split": True}, "inputs": [text_input(["Die Sonne scheint. " * 8])]}
+    assert_protocol_error(await limited_client.post("/v2/models/haltung/infer", json=long), 413)
+    blank = {"parameters": {"split": True}, "inputs": [text_input(["Ein Satz.", "  "])]}
+    assert_protocol_error(await limited_client.post("/v2/models/haltung/infer", json=blank), 400, "inputs.text.1")
