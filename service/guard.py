@@ -14,6 +14,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from service.errors import error_body
 
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
+# Open Inference Protocol clients (tritonclient) send JSON without a Content-Type: JSON is the protocol's default.
+_JSON_BY_DEFAULT = "/v2/"
+_BINARY_TENSORS = "inference-header-content-length"  # the protocol's binary tensor data extension
 
 
 class RequestGuard:
@@ -42,8 +45,13 @@ class RequestGuard:
             chunks.append(chunk)
             more = message.get("more_body", False)
         body = b"".join(chunks)
+        if body and scope["path"].startswith(_JSON_BY_DEFAULT) and _BINARY_TENSORS in headers:
+            await self.app(scope, _replay(body, receive), send)  # JSON + raw tensors: service.binary_tensors
+            return
         if body:
             media_type = headers.get("content-type", "").split(";")[0].strip().lower()
+            if not media_type and scope["path"].startswith(_JSON_BY_DEFAULT):
+                media_type = "application/json"
             if media_type != "application/json" and not media_type.endswith("+json"):
                 details = {"content_type": media_type or None, "expected": "application/json"}
                 await _reject(send, 415, "unsupported_media_type", "Send the body as application/json.", details)

@@ -29,6 +29,13 @@ class Settings(BaseSettings):
     label_holdout: float = Field(0.2, ge=0, lt=1, description="share of stored labels held out to evaluate retrains")
     reload_interval: float = Field(1.0, gt=0, description="seconds between checks of models/current (hot swap)")
     train_fast: bool = Field(False, description="retrain with a one-point search grid (tests only, not production)")
+    # Label Studio ML backend (issue 14, service/routes/labelstudio.py)
+    labelstudio_target: str = Field(
+        "", max_length=300, description="stance target of Label Studio tasks without a `target` data field"
+    )
+    labelstudio_retrain: bool = Field(
+        False, description="queue a retrain after a Label Studio annotation event stored labels"
+    )
 
     @property
     def keys(self) -> tuple[str, ...]:
