@@ -52,10 +52,12 @@ def wait_ready(url: str, server: subprocess.Popen[bytes], timeout: float = 120) 
 
 def start_server(workdir: Path, port: int) -> subprocess.Popen[bytes]:
     sys.path.insert(0, str(ROOT))
-    from tests.tiny_model import save_tiny_model  # the tests' real tiny model (noqa: the repo root is on sys.path)
+    # A small real base (a few hundred starter rows, fast grid) recorded in the manifest: retrains the fuzzer
+    # starts, and the one run before fuzzing, take seconds (the tests' retrain fixture, noqa: root on sys.path).
+    from tests.retrain_support import build_base
 
-    models = workdir / "models"
-    save_tiny_model(models)
+    models = build_base(workdir / "base").models
+
     env = {
         **os.environ,
         "HALTUNG_HOST": "127.0.0.1",
