@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
+from service.admission import Admission
 from service.errors import install_error_handlers
 from service.guard import RequestGuard
 from service.logs import AccessLog, configure_logging
@@ -50,7 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if store.model is None:
             log.warning("starting without a model: %s", store.error)
         app.state.store = store
-        app.state.segmenter = await asyncio.to_thread(Segmenter)
+        app.state.segmenter = await asyncio.to_thread(Segmenter, settings.segmenters)
         retraining = await open_retraining(app, settings, store)  # app.state.labels/jobs/retrainer
         watcher = asyncio.create_task(store.watch(settings.reload_interval))
         try:
@@ -64,11 +65,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Haltung", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
     app.state.metrics = metrics
+    app.state.admission = Admission(settings.max_in_flight, settings.max_queued, settings.queue_timeout)
     install_error_handlers(app)
     app.include_router(classify.router)
     app.include_router(meta.router)
     for router in (labels.router, jobs.router, models.router):
         app.include_router(router)
-    app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes, body_timeout=settings.body_timeout)
     app.add_middleware(AccessLog, metrics=metrics)
     return app
