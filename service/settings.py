@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     header_timeout: float = Field(10.0, gt=0, description="seconds a client has to send the request headers (408)")
     body_timeout: float = Field(30.0, gt=0, description="seconds a client has to send the whole request body (408)")
     keepalive_timeout: int = Field(5, ge=1, description="seconds an idle keep-alive connection stays open")
+    switch_interval: float = Field(
+        0.001, gt=0, le=0.1, description="seconds a busy thread keeps the GIL while the event loop waits for it"
+    )
     api_keys: str = Field("", description="comma-separated API keys for write endpoints; empty disables them")
     gate_tolerance: float = Field(0.01, ge=0, le=1, description="largest macro-F1 drop a retrained model may show")
     label_holdout: float = Field(0.2, ge=0, lt=1, description="share of stored labels held out to evaluate retrains")
