@@ -9,10 +9,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sys
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
+from service.admission import Admission
 from service.errors import install_error_handlers
 from service.guard import RequestGuard
 from service.logs import AccessLog, configure_logging
@@ -46,6 +48,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Scoring threads hold the GIL; a short switch interval lets the event loop (and so every small
+        # request) take it back within about a millisecond instead of 5 ms per hand-off (Python's default).
+        sys.setswitchinterval(settings.switch_interval)
         repository = DirectoryRepository(settings.models_dir)
         if settings.seed_models_dir is not None:
             seeded = repository.copy_from(DirectoryRepository(settings.seed_models_dir))
@@ -56,7 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if store.model is None:
             log.warning("starting without a model: %s", store.error)
         app.state.store = store
-        app.state.segmenter = await asyncio.to_thread(Segmenter)
+        app.state.segmenter = await asyncio.to_thread(Segmenter, settings.segmenters)
         retraining = await open_retraining(app, settings, store)  # app.state.labels/jobs/retrainer
         app.state.pool = await asyncio.to_thread(PoolStore.in_dir, settings.data_dir)  # the review queue
         watcher = asyncio.create_task(store.watch(settings.reload_interval))
@@ -75,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.metrics = metrics
+    app.state.admission = Admission(settings.max_in_flight, settings.max_queued, settings.queue_timeout)
     install_error_handlers(app)
     app.include_router(classify.router)
     app.include_router(meta.router)
@@ -85,6 +91,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(labelstudio_router)  # /labelstudio: Label Studio ML backend API
     install_web(app)  # the workbench pages at /, their static files, and the offline /docs
     describe_limits(app, settings)
-    app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes, body_timeout=settings.body_timeout)
     app.add_middleware(AccessLog, metrics=metrics)
     return app

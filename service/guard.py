@@ -1,11 +1,14 @@
-"""Pure-ASGI request guard: size limit, content type and UTF-8, checked before any parsing.
+"""Pure-ASGI request guard: size limit, time limit, content type and UTF-8, checked before any parsing.
 
 A body over the limit is refused from its Content-Length, or as soon as a chunked body passes the
-limit, without reading the rest; the body is then replayed to the app from memory.
+limit, without reading the rest; the body is then replayed to the app from memory. A body that has
+not fully arrived `body_timeout` seconds after the headers is answered 408 and the connection closed,
+so a client that sends less than its Content-Length cannot hold a connection forever.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -20,8 +23,8 @@ _BINARY_TENSORS = "inference-header-content-length"  # the protocol's binary ten
 
 
 class RequestGuard:
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
-        self.app, self.max_body_bytes = app, max_body_bytes
+    def __init__(self, app: ASGIApp, max_body_bytes: int, body_timeout: float = 30.0) -> None:
+        self.app, self.max_body_bytes, self.body_timeout = app, max_body_bytes, body_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in _BODY_METHODS:
@@ -33,8 +36,17 @@ class RequestGuard:
             await _reject(send, 413, "payload_too_large", self._too_large(), {"limit": self.max_body_bytes})
             return
         chunks, size, more = [], 0, True
+        deadline = asyncio.get_running_loop().time() + self.body_timeout
         while more:
-            message = await receive()
+            try:
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
+            except TimeoutError:
+                reason = f"The request body did not arrive within {self.body_timeout} s (HALTUNG_BODY_TIMEOUT)."
+                await _reject(
+                    send, 408, "body_timeout", reason, {"received_bytes": size, "timeout_seconds": self.body_timeout}
+                )
+                return
             if message["type"] == "http.disconnect":
                 return
             chunk = message.get("body", b"")
@@ -85,7 +97,7 @@ def _replay(body: bytes, upstream: Receive) -> Receive:
 async def _reject(send: Send, status: int, code: str, message: str, details: Any) -> None:
     payload = json.dumps(error_body(code, message, details)).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
-    if status == 413:
+    if status in (408, 413):  # the rest of the body is not read: the connection cannot be reused
         headers.append((b"connection", b"close"))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": payload})

@@ -4,7 +4,7 @@ Route decorators declare their errors: `responses=error_responses(*WRITE, 404, n
 Each status is documented with `ErrorResponse` (`{"error": {"code", "message", "details"}}`) and a default
 description from `NOTES` unless a note is given. `tests/reliability/test_openapi_routes.py` walks every route
 of the app and fails when one can answer a status it does not document: a JSON body or a POST (the guard):
-400, 413, 415; any parameter or body: 422; the API key: 401, 403; the model: 503. New routes are caught there.
+400, 408, 413, 415; any parameter or body: 422; the API key: 401, 403; the model: 503. New routes are caught there.
 
 `describe_limits` puts this server's own limits (settings) into its schema where JSON Schema can state them.
 """
@@ -28,6 +28,7 @@ NOTES: dict[int, str] = {
     401: "missing or wrong API key (unauthorized): send `Authorization: Bearer <key>`",
     403: "write endpoints are disabled: HALTUNG_API_KEYS is empty (writes_disabled)",
     404: "not found",
+    408: "the body did not arrive within HALTUNG_BODY_TIMEOUT (body_timeout); the connection is closed",
     409: "conflicts with the current state; nothing changed",
     413: "the body is larger than HALTUNG_MAX_BODY_BYTES (payload_too_large)",
     415: "the body is not sent as application/json (unsupported_media_type)",
@@ -35,7 +36,7 @@ NOTES: dict[int, str] = {
     503: "not available right now",
 }
 
-GUARDED = (400, 413, 415)  # what the request guard answers to any POST/PUT/PATCH before the route runs
+GUARDED = (400, 408, 413, 415)  # what the request guard answers to any POST/PUT/PATCH before the route runs
 BODY = (*GUARDED, 422)  # ... and a JSON body that does not validate
 WRITE = (401, 403)  # the API key of write endpoints
 
