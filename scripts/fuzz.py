@@ -56,7 +56,8 @@ def start_server(workdir: Path, port: int) -> subprocess.Popen[bytes]:
     # starts, and the one run before fuzzing, take seconds (the tests' retrain fixture, noqa: root on sys.path).
     from tests.retrain_support import build_base
 
-    models = build_base(workdir / "base").models
+    (workdir / "base").mkdir()
+    models = build_base(workdir / "base").models_dir
 
     env = {
         **os.environ,

@@ -131,10 +131,14 @@ def _given(name: str) -> dict[str, Any]:
     return {"required": [name], "properties": {name: {"not": {"type": "null"}}}}
 
 
+# Exactly one of the three inputs, as JSON Schema: for /v1/classify and /v1/pool.
+ONE_INPUT: dict[str, Any] = {"oneOf": [_given("text"), _given("documents"), _given("sentences")]}
+
+
 class ClassifyRequest(Strict):
     """Exactly one of `text`, `documents` or `sentences`."""
 
-    model_config = ConfigDict(json_schema_extra={"oneOf": [_given("text"), _given("documents"), _given("sentences")]})
+    model_config = ConfigDict(json_schema_extra=ONE_INPUT)
 
     text: NonBlank | None = Field(None, description="one whole article; split into sentences by SoMaJo")
     documents: list[DocumentIn] | None = Field(None, min_length=1, description="several articles")

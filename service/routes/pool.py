@@ -10,14 +10,14 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query, Response
-from pydantic import BaseModel, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from starlette.concurrency import run_in_threadpool
 
 from service.deps import ModelDep, PoolDep, SegmenterDep, SettingsDep, WriteAccess
 from service.errors import ApiError
 from service.openapi import BODY, WRITE, error_responses
 from service.pool import MAX_PAGE
-from service.schemas import DocumentIn, MentionOut, NonBlank, Strict
+from service.schemas import ONE_INPUT, DocumentIn, MentionOut, NonBlank, Strict
 from training import STRATEGIES, Target, segment, select
 
 router = APIRouter(prefix="/v1", tags=["pool"])
@@ -27,6 +27,8 @@ MAX_K = 50
 
 class PoolIn(Strict):
     """Exactly one of `text`, `documents` or `sentences` (as in /v1/classify), and where it came from."""
+
+    model_config = ConfigDict(json_schema_extra=ONE_INPUT)
 
     text: NonBlank | None = Field(None, description="one whole article; split into sentences by SoMaJo")
     documents: list[DocumentIn] | None = Field(None, min_length=1, description="several articles")

@@ -42,6 +42,7 @@ from service.inference_protocol import (
     response_outputs,
 )
 from service.model_store import ModelStore
+from service.schemas import ErrorResponse
 from training import HaltungError, HaltungModel, analyse, segment
 
 log = logging.getLogger("haltung")
@@ -113,6 +114,9 @@ class ProtocolErrorBody(BaseModel):
 
 
 _ERROR = {"model": ProtocolErrorBody}
+# The request guard runs before routing and answers in the service's shape (400 a body that is not UTF-8, 413
+# too large, 415 not JSON): those statuses carry either body.
+_GUARD_ERROR = {"model": ProtocolErrorBody | ErrorResponse}
 # strict_content_type=False: a body without Content-Type is JSON (tritonclient sends none). The "4XX" entry also
 # keeps FastAPI from documenting a 422 these routes never send (invalid requests are 400 here).
 router = APIRouter(
@@ -120,7 +124,7 @@ router = APIRouter(
     tags=["open inference protocol"],
     route_class=ProtocolRoute,
     strict_content_type=False,
-    responses={"4XX": {"description": 'client errors, as {"error": "<message>"}', **_ERROR}},
+    responses={"4XX": {"description": 'client errors, as {"error": "<message>"}', **_GUARD_ERROR}},
 )
 _MODEL_ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "a malformed version name", **_ERROR},
@@ -201,9 +205,10 @@ async def version_ready(model_name: str, version: str, store: StoreDep) -> dict[
 
 
 _INFER_ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"description": "not a valid inference request for this model", **_ERROR},
-    413: {"description": "more sentences than HALTUNG_MAX_SENTENCES (articles: HALTUNG_MAX_DOCUMENTS)", **_ERROR},
     **_MODEL_ERRORS,
+    400: {"description": "not a valid inference request for this model, or a body that is not UTF-8", **_GUARD_ERROR},
+    413: {"description": "more sentences than HALTUNG_MAX_SENTENCES (articles: HALTUNG_MAX_DOCUMENTS)", **_GUARD_ERROR},
+    415: {"description": "a Content-Type other than JSON (the service's error body)", **_GUARD_ERROR},
 }
 _EXAMPLE = {
     "sentences": {
