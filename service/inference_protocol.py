@@ -47,14 +47,6 @@ BINARY_WITHOUT_HEADER = (
 )
 
 
-class ProtocolErrorBody(BaseModel):
-    """The protocol's error body (`$inference_error_response` and the metadata errors): one message."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    error: str = Field(description="what went wrong")
-
-
 class ProtocolError(Exception):
     """A request the protocol answers with `{"error": message}` and `status`."""
 

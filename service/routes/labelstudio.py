@@ -114,9 +114,8 @@ class WebhookIn(BaseModel):
 
 _TASK = {"id": 1, "data": {"text": "Russland ist kein verlässlicher Partner.", "target": "Russland"}}
 _CHOICE = {"from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": ["negative"]}}
-_EXAMPLES: dict[
-    str, dict[str, Any]
-] = {  # in the shapes Label Studio 1.23.2 sends (tests/service/labelstudio_requests.json)
+# Request examples in the shapes Label Studio 1.23.2 sends (tests/service/labelstudio_requests.json).
+_EXAMPLES: dict[str, dict[str, Any]] = {
     "predict": {"one task": {"value": {"tasks": [_TASK], "project": "1.1795865752", "params": {"context": None}}}},
     "setup": {"the example config": {"value": {"project": "1.1795865752"}}},
     "validate": {
@@ -156,7 +155,7 @@ _CONFIG_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.get("/health", responses={503: {"description": "no model loaded yet"}})
+@router.get("/health", responses={503: {"description": "no model loaded yet: status DOWN"}})
 @router.get("/", include_in_schema=False)
 async def health(store: StoreDep) -> dict[str, Any]:
     """`UP` with a model loaded (Label Studio's connection check); 503 (the service's error) without one."""

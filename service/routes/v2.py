@@ -25,6 +25,7 @@ from fastapi import APIRouter, Body, Path, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Message
@@ -36,7 +37,6 @@ from service.inference_protocol import (
     MODEL_NAME,
     InferenceRequest,
     ProtocolError,
-    ProtocolErrorBody,
     model_metadata,
     parse_request,
     response_outputs,
@@ -86,9 +86,9 @@ class ProtocolRoute(APIRoute):
                 return await handler(request)
             except ProtocolError as exc:
                 return protocol_error(exc.status, exc.message)
-            except RequestValidationError as exc:  # 400 not JSON; 422 not the protocol's request schema
+            except RequestValidationError as exc:
                 if not any(e.get("type") == "json_invalid" for e in exc.errors()):
-                    return protocol_error(422, _validation_message(exc))
+                    return protocol_error(400, _validation_message(exc))
                 return protocol_error(400, "malformed JSON body")
             except HaltungError as exc:
                 status, _ = status_of(exc)
@@ -106,30 +106,28 @@ class ProtocolRoute(APIRoute):
         return route
 
 
-# strict_content_type=False: a body without Content-Type is JSON (tritonclient sends none).
-router = APIRouter(prefix="/v2", tags=["open inference protocol"], route_class=ProtocolRoute, strict_content_type=False)
+class ProtocolErrorBody(BaseModel):
+    """The Open Inference Protocol's error body."""
 
+    error: str = Field(description="what went wrong", examples=["unknown model 'x'"])
+
+
+_ERROR = {"model": ProtocolErrorBody}
+# strict_content_type=False: a body without Content-Type is JSON (tritonclient sends none). The "4XX" entry also
+# keeps FastAPI from documenting a 422 these routes never send (invalid requests are 400 here).
+router = APIRouter(
+    prefix="/v2",
+    tags=["open inference protocol"],
+    route_class=ProtocolRoute,
+    strict_content_type=False,
+    responses={"4XX": {"description": 'client errors, as {"error": "<message>"}', **_ERROR}},
+)
 ModelName = Annotated[str, Path(description=f"the one model served: {MODEL_NAME}", examples=[MODEL_NAME])]
-
-_NOTES = {
-    400: "not a valid request for this model (input, datatype, shape, parameters, outputs), a malformed version "
-    "name, or a body that is not JSON / not UTF-8",
-    404: "unknown model, or a version that is not the one served",
-    413: "more than HALTUNG_MAX_SENTENCES sentences (HALTUNG_MAX_DOCUMENTS articles), or a body over "
-    "HALTUNG_MAX_BODY_BYTES",
-    415: "a Content-Type other than JSON (none is read as JSON; binary tensor data: Inference-Header-Content-Length)",
-    422: "the request does not match the schema (for a body: not an $inference_request)",
-    503: "no model loaded yet",
+_MODEL_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "a malformed version name", **_ERROR},
+    404: {"description": "unknown model, or a version that is not the served one", **_ERROR},
+    503: {"description": "no model loaded yet", **_ERROR},
 }
-
-
-def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """`responses=` for error statuses, each with the protocol's error body (not the /v1 one)."""
-    return {status: {"model": ProtocolErrorBody, "description": _NOTES[status]} for status in statuses}
-
-
-_MODEL_ERRORS = _errors(404, 422, 503)
-_VERSION_ERRORS = _errors(400, 404, 422, 503)
 
 
 def _server_version() -> str:
@@ -163,11 +161,11 @@ async def server_live() -> dict[str, bool]:
     return {"live": True}
 
 
-@router.get("/health/ready", responses=_errors(503))
+@router.get("/health/ready", responses={503: {"description": "no model loaded yet", **_ERROR}})
 async def server_ready(store: StoreDep) -> JSONResponse:
     """Ready with a verified model loaded (Kubernetes readinessProbe)."""
     if store.model is None:
-        return protocol_error(503, store.error or "no model loaded yet")
+        return protocol_error(503, store.error or "no model loaded yet", ready=False)
     return JSONResponse({"ready": True})
 
 
@@ -183,14 +181,14 @@ async def metadata(model_name: ModelName, store: StoreDep, settings: SettingsDep
     return model_metadata(await _served(store, model_name, None), settings.max_targets)
 
 
-@router.get("/models/{model_name}/versions/{version}", responses=_VERSION_ERRORS)
+@router.get("/models/{model_name}/versions/{version}", responses=_MODEL_ERRORS)
 async def version_metadata(
     model_name: ModelName, version: str, store: StoreDep, settings: SettingsDep
 ) -> dict[str, Any]:
     return model_metadata(await _served(store, model_name, version), settings.max_targets)
 
 
-async def _model_ready(store: ModelStore, model_name: str, version: str | None) -> dict[str, Any]:
+async def _model_ready(store: StoreDep, model_name: str, version: str | None) -> dict[str, Any]:
     model = await _served(store, model_name, version)
     return {"name": MODEL_NAME, "version": model.version, "ready": True}
 
@@ -200,12 +198,16 @@ async def model_ready(model_name: ModelName, store: StoreDep) -> dict[str, Any]:
     return await _model_ready(store, model_name, None)
 
 
-@router.get("/models/{model_name}/versions/{version}/ready", responses=_VERSION_ERRORS)
+@router.get("/models/{model_name}/versions/{version}/ready", responses=_MODEL_ERRORS)
 async def version_ready(model_name: ModelName, version: str, store: StoreDep) -> dict[str, Any]:
     return await _model_ready(store, model_name, version)
 
 
-_INFER_ERRORS = _errors(400, 404, 413, 415, 422, 503)
+_INFER_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "not a valid inference request for this model", **_ERROR},
+    413: {"description": "more sentences than HALTUNG_MAX_SENTENCES (articles: HALTUNG_MAX_DOCUMENTS)", **_ERROR},
+    **_MODEL_ERRORS,
+}
 _EXAMPLE = {
     "sentences": {
         "summary": "Two sentences, stance toward Russland (aliases as a JSON string parameter)",
