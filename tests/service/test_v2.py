@@ -358,12 +358,12 @@ async def test_broken_binary_requests_are_400(
         ([1, 2], []),
     ],
 )
-async def test_bodies_that_are_no_inference_request_are_422(
+async def test_bodies_that_are_no_inference_request_are_400(
     client: httpx.AsyncClient, request_body: Any, words: list[str]
 ) -> None:
-    """Not the protocol's $inference_request schema: 422, still in the protocol's error shape."""
+    """Not the protocol's $inference_request schema: 400 (as KServe and Triton answer), in the protocol's shape."""
     response = await client.post("/v2/models/haltung/infer", json=request_body)
-    assert_protocol_error(response, 422, "invalid inference request", *words)
+    assert_protocol_error(response, 400, "invalid inference request", *words)
 
 
 async def test_the_request_guard_answers_v2_in_the_protocols_shape(
