@@ -21,6 +21,7 @@ from service.model_store import ModelStore
 from service.retrainer import open_retraining
 from service.routes import classify, jobs, labels, meta, models
 from service.routes.labelstudio import router as labelstudio_router  # issue 14: Label Studio ML backend
+from service.routes.v2 import describe_served_version
 from service.routes.v2 import router as v2_router  # issue 14: Open Inference Protocol
 from service.settings import Settings
 from training import DirectoryRepository, Segmenter
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (labels.router, jobs.router, models.router):
         app.include_router(router)
     app.include_router(v2_router)  # /v2: Open Inference Protocol (errors in the protocol's shape)
+    describe_served_version(app)  # the served version as the example of /v2 {version} parameters
     app.include_router(labelstudio_router)  # /labelstudio: Label Studio ML backend API
     app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(AccessLog, metrics=metrics)

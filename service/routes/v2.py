@@ -21,7 +21,7 @@ from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as package_version
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path, Request, Response
+from fastapi import APIRouter, Body, FastAPI, Path, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
@@ -305,3 +305,29 @@ async def unknown(path: str, request: Request) -> JSONResponse:
         message = f"{request.method} is not allowed on /v2/{path}; use {', '.join(allowed)}"
         return JSONResponse({"error": message}, status_code=405, headers={"Allow": ", ".join(allowed)})
     return protocol_error(404, f"no endpoint {request.method} /v2/{path} in the Open Inference Protocol API")
+
+
+def describe_served_version(app: FastAPI) -> None:
+    """Generate the schema with the served version as the example of every `/v2` `{version}` parameter.
+
+    The served version is only known at run time; with it, /docs and example-driven fuzzers (Schemathesis'
+    examples phase) reach the versioned routes' 2xx answers instead of only their 404s.
+    """
+    generate: Callable[[], dict[str, Any]] = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        schema = generate()  # FastAPI's cached schema: setting the example again is idempotent
+        store = getattr(app.state, "store", None)
+        served = store.model.version if isinstance(store, ModelStore) and store.model is not None else None
+        for path, operations in schema.get("paths", {}).items():
+            if not path.startswith("/v2/") or "{version}" not in path:
+                continue
+            for operation in operations.values():
+                for parameter in operation.get("parameters", []):
+                    if parameter.get("name") == "version":
+                        parameter["schema"].pop("examples", None)
+                        if served:
+                            parameter["schema"]["examples"] = [served]
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -468,3 +468,16 @@ async def test_split_limits(limited_client: httpx.AsyncClient) -> None:
     assert_protocol_error(await limited_client.post("/v2/models/haltung/infer", json=long), 413)
     blank = {"parameters": {"split": True}, "inputs": [text_input(["Ein Satz.", "  "])]}
     assert_protocol_error(await limited_client.post("/v2/models/haltung/infer", json=blank), 400, "inputs.text.1")
+
+
+async def test_the_schema_offers_the_served_version_as_the_example(
+    client: httpx.AsyncClient, tiny_model: TinyModel
+) -> None:
+    """So /docs and example-driven fuzzers reach the versioned routes' 2xx answers."""
+    spec = (await client.get("/openapi.json")).json()
+    versioned = [(p, op) for p, ops in spec["paths"].items() if "{version}" in p for op in ops.values()]
+    assert len(versioned) == 3
+    for path, operation in versioned:
+        [param] = [p for p in operation["parameters"] if p["name"] == "version"]
+        assert param["schema"]["examples"] == [tiny_model.version], path
+        assert [p for p in operation["parameters"] if p["name"] == "model_name"][0]["schema"]["examples"] == ["haltung"]
