@@ -26,6 +26,7 @@ from service.retrainer import open_retraining
 from service.routes import classify, jobs, labels, meta, models
 from service.routes import pool as pool_routes
 from service.routes.labelstudio import router as labelstudio_router  # issue 14: Label Studio ML backend
+from service.routes.v2 import describe_served_version
 from service.routes.v2 import router as v2_router  # issue 14: Open Inference Protocol
 from service.routes.web import install_web
 from service.settings import Settings
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     app.include_router(pool_routes.router)
     app.include_router(v2_router)  # /v2: Open Inference Protocol (errors in the protocol's shape)
+    describe_served_version(app)  # the served version as the example of /v2 {version} parameters
     app.include_router(labelstudio_router)  # /labelstudio: Label Studio ML backend API
     install_web(app)  # the workbench pages at /, their static files, and the offline /docs
     describe_limits(app, settings)

@@ -31,9 +31,10 @@ class RequestGuard:
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        v2 = scope["path"].startswith(_JSON_BY_DEFAULT)  # /v2 answers in the protocol's {"error": "..."}
         length = headers.get("content-length", "")
         if length.isdigit() and int(length) > self.max_body_bytes:
-            await _reject(send, 413, "payload_too_large", self._too_large(), {"limit": self.max_body_bytes})
+            await _reject(send, 413, "payload_too_large", self._too_large(), {"limit": self.max_body_bytes}, v2)
             return
         chunks, size, more = [], 0, True
         deadline = asyncio.get_running_loop().time() + self.body_timeout
@@ -52,7 +53,7 @@ class RequestGuard:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_body_bytes:
-                await _reject(send, 413, "payload_too_large", self._too_large(), {"limit": self.max_body_bytes})
+                await _reject(send, 413, "payload_too_large", self._too_large(), {"limit": self.max_body_bytes}, v2)
                 return
             chunks.append(chunk)
             more = message.get("more_body", False)
@@ -66,13 +67,13 @@ class RequestGuard:
                 media_type = "application/json"
             if media_type != "application/json" and not media_type.endswith("+json"):
                 details = {"content_type": media_type or None, "expected": "application/json"}
-                await _reject(send, 415, "unsupported_media_type", "Send the body as application/json.", details)
+                await _reject(send, 415, "unsupported_media_type", "Send the body as application/json.", details, v2)
                 return
             try:
                 body.decode("utf-8")
             except UnicodeDecodeError as err:
                 details = {"byte_offset": err.start}
-                await _reject(send, 400, "invalid_encoding", "The request body is not valid UTF-8.", details)
+                await _reject(send, 400, "invalid_encoding", "The request body is not valid UTF-8.", details, v2)
                 return
         await self.app(scope, _replay(body, receive), send)
 
@@ -94,8 +95,8 @@ def _replay(body: bytes, upstream: Receive) -> Receive:
     return receive
 
 
-async def _reject(send: Send, status: int, code: str, message: str, details: Any) -> None:
-    payload = json.dumps(error_body(code, message, details)).encode()
+async def _reject(send: Send, status: int, code: str, message: str, details: Any, v2: bool = False) -> None:
+    payload = json.dumps({"error": message} if v2 else error_body(code, message, details)).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
     if status in (408, 413):  # the rest of the body is not read: the connection cannot be reused
         headers.append((b"connection", b"close"))

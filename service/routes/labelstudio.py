@@ -15,9 +15,9 @@ import binascii
 import hmac
 import json
 import logging
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Body, Depends, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -113,6 +113,34 @@ class WebhookIn(BaseModel):
     project: dict[str, Any] | None = None
 
 
+_TASK = {"id": 1, "data": {"text": "Russland ist kein verlässlicher Partner.", "target": "Russland"}}
+_CHOICE = {"from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": ["negative"]}}
+# Request examples in the shapes Label Studio 1.23.2 sends (tests/service/labelstudio_requests.json).
+_EXAMPLES: dict[str, dict[str, Any]] = {
+    "predict": {"one task": {"value": {"tasks": [_TASK], "project": "1.1795865752", "params": {"context": None}}}},
+    "setup": {"the example config": {"value": {"project": "1.1795865752"}}},
+    "validate": {
+        "a config": {
+            "value": {
+                "config": '<View><Text name="text" value="$text"/><Choices name="sentiment" '
+                'toName="text"><Choice value="positive"/></Choices></View>'
+            }
+        }
+    },
+    "webhook": {
+        "annotation created": {
+            "value": {
+                "action": "ANNOTATION_CREATED",
+                "annotation": {"id": 2, "task": 1, "result": [_CHOICE], "was_cancelled": False},
+                "task": _TASK,
+                "project": {"id": 1},
+            }
+        },
+        "another event": {"value": {"action": "PROJECT_UPDATED", "project": {"id": 1}}},
+    },
+}
+
+
 def _config(xml: str | None, model: HaltungModel) -> LabelConfig:
     if not xml:
         return LabelConfig.default(model)
@@ -131,22 +159,24 @@ _CONFIG_ERRORS = error_responses(
 
 @router.get("/health", responses=error_responses(503, notes={503: "no model loaded yet: status DOWN"}))
 @router.get("/", include_in_schema=False)
-async def health(store: StoreDep) -> JSONResponse:
-    """`UP` with a model loaded (Label Studio's connection check); 503 `DOWN` without one."""
+async def health(store: StoreDep) -> dict[str, Any]:
+    """`UP` with a model loaded (Label Studio's connection check); 503 (the service's error) without one."""
     if store.model is None:
-        return JSONResponse({"status": "DOWN", "model_class": "Haltung", "error": store.error}, status_code=503)
-    return JSONResponse({"status": "UP", "model_class": "Haltung", "model_version": store.model.version})
+        raise ApiError(503, "not_ready", store.error or "no model loaded yet")
+    return {"status": "UP", "model_class": "Haltung", "model_version": store.model.version}
 
 
 @router.post("/setup", responses=_CONFIG_ERRORS)
-async def setup(body: SetupIn, model: ModelDep) -> dict[str, Any]:
+async def setup(body: Annotated[SetupIn, Body(openapi_examples=_EXAMPLES["setup"])], model: ModelDep) -> dict[str, Any]:
     """Check the project's labelling config and name the model version its predictions will carry."""
     _config(body.schema_, model)
     return {"model_version": model.version}
 
 
 @router.post("/validate", responses=_CONFIG_ERRORS)
-async def validate(body: ValidateIn, model: ModelDep) -> dict[str, Any]:
+async def validate(
+    body: Annotated[ValidateIn, Body(openapi_examples=_EXAMPLES["validate"])], model: ModelDep
+) -> dict[str, Any]:
     """Older Label Studio versions check a config here before connecting."""
     _config(body.config, model)
     return {}
@@ -180,7 +210,7 @@ def _predict(
     responses={**_CONFIG_ERRORS, **error_responses(413, notes={413: "more tasks than HALTUNG_MAX_SENTENCES"})},
 )
 async def predict(
-    body: PredictIn,
+    body: Annotated[PredictIn, Body(openapi_examples=_EXAMPLES["predict"])],
     request: Request,
     model: ModelDep,
     segmenter: SegmenterDep,
@@ -253,7 +283,7 @@ async def _retrain(retrainer: RetrainerDep) -> dict[str, Any]:
     },
 )
 async def webhook(
-    body: WebhookIn,
+    body: Annotated[WebhookIn, Body(openapi_examples=_EXAMPLES["webhook"])],
     model: ModelDep,
     labels: LabelsDep,
     retrainer: RetrainerDep,

@@ -21,7 +21,7 @@ from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as package_version
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Request, Response
+from fastapi import APIRouter, Body, FastAPI, Path, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
@@ -42,7 +42,6 @@ from service.inference_protocol import (
     response_outputs,
 )
 from service.model_store import ModelStore
-from service.schemas import ErrorResponse
 from training import HaltungError, HaltungModel, analyse, segment
 
 log = logging.getLogger("haltung")
@@ -114,9 +113,6 @@ class ProtocolErrorBody(BaseModel):
 
 
 _ERROR = {"model": ProtocolErrorBody}
-# The request guard runs before routing and answers in the service's shape (400 a body that is not UTF-8, 413
-# too large, 415 not JSON): those statuses carry either body.
-_GUARD_ERROR = {"model": ProtocolErrorBody | ErrorResponse}
 # strict_content_type=False: a body without Content-Type is JSON (tritonclient sends none). The "4XX" entry also
 # keeps FastAPI from documenting a 422 these routes never send (invalid requests are 400 here).
 router = APIRouter(
@@ -124,8 +120,9 @@ router = APIRouter(
     tags=["open inference protocol"],
     route_class=ProtocolRoute,
     strict_content_type=False,
-    responses={"4XX": {"description": 'client errors, as {"error": "<message>"}', **_GUARD_ERROR}},
+    responses={"4XX": {"description": 'client errors, as {"error": "<message>"}', **_ERROR}},
 )
+ModelName = Annotated[str, Path(description=f"the one model served: {MODEL_NAME}", examples=[MODEL_NAME])]
 _MODEL_ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "a malformed version name", **_ERROR},
     404: {"description": "unknown model, or a version that is not the served one", **_ERROR},
@@ -179,13 +176,15 @@ async def server_metadata() -> dict[str, Any]:
 
 
 @router.get("/models/{model_name}", responses=_MODEL_ERRORS)
-async def metadata(model_name: str, store: StoreDep, settings: SettingsDep) -> dict[str, Any]:
+async def metadata(model_name: ModelName, store: StoreDep, settings: SettingsDep) -> dict[str, Any]:
     """Inputs, parameters and outputs of the served model; `versions` lists the one version it serves."""
     return model_metadata(await _served(store, model_name, None), settings.max_targets)
 
 
 @router.get("/models/{model_name}/versions/{version}", responses=_MODEL_ERRORS)
-async def version_metadata(model_name: str, version: str, store: StoreDep, settings: SettingsDep) -> dict[str, Any]:
+async def version_metadata(
+    model_name: ModelName, version: str, store: StoreDep, settings: SettingsDep
+) -> dict[str, Any]:
     return model_metadata(await _served(store, model_name, version), settings.max_targets)
 
 
@@ -195,20 +194,20 @@ async def _model_ready(store: StoreDep, model_name: str, version: str | None) ->
 
 
 @router.get("/models/{model_name}/ready", responses=_MODEL_ERRORS)
-async def model_ready(model_name: str, store: StoreDep) -> dict[str, Any]:
+async def model_ready(model_name: ModelName, store: StoreDep) -> dict[str, Any]:
     return await _model_ready(store, model_name, None)
 
 
 @router.get("/models/{model_name}/versions/{version}/ready", responses=_MODEL_ERRORS)
-async def version_ready(model_name: str, version: str, store: StoreDep) -> dict[str, Any]:
+async def version_ready(model_name: ModelName, version: str, store: StoreDep) -> dict[str, Any]:
     return await _model_ready(store, model_name, version)
 
 
 _INFER_ERRORS: dict[int | str, dict[str, Any]] = {
     **_MODEL_ERRORS,
-    400: {"description": "not a valid inference request for this model, or a body that is not UTF-8", **_GUARD_ERROR},
-    413: {"description": "more sentences than HALTUNG_MAX_SENTENCES (articles: HALTUNG_MAX_DOCUMENTS)", **_GUARD_ERROR},
-    415: {"description": "a Content-Type other than JSON (the service's error body)", **_GUARD_ERROR},
+    400: {"description": "not a valid inference request for this model, or a body that is not UTF-8", **_ERROR},
+    413: {"description": "more sentences than HALTUNG_MAX_SENTENCES (articles: HALTUNG_MAX_DOCUMENTS)", **_ERROR},
+    415: {"description": "a Content-Type other than JSON", **_ERROR},
 }
 _EXAMPLE = {
     "sentences": {
@@ -266,7 +265,7 @@ async def _infer(
 
 @router.post("/models/{model_name}/infer", responses=_INFER_ERRORS)
 async def infer(
-    model_name: str,
+    model_name: ModelName,
     body: Annotated[InferenceRequest, Body(openapi_examples=_EXAMPLE)],
     request: Request,
     store: StoreDep,
@@ -281,7 +280,7 @@ async def infer(
 
 @router.post("/models/{model_name}/versions/{version}/infer", responses=_INFER_ERRORS)
 async def version_infer(
-    model_name: str,
+    model_name: ModelName,
     version: str,
     body: Annotated[InferenceRequest, Body(openapi_examples=_EXAMPLE)],
     request: Request,
@@ -307,3 +306,29 @@ async def unknown(path: str, request: Request) -> JSONResponse:
         message = f"{request.method} is not allowed on /v2/{path}; use {', '.join(allowed)}"
         return JSONResponse({"error": message}, status_code=405, headers={"Allow": ", ".join(allowed)})
     return protocol_error(404, f"no endpoint {request.method} /v2/{path} in the Open Inference Protocol API")
+
+
+def describe_served_version(app: FastAPI) -> None:
+    """Generate the schema with the served version as the example of every `/v2` `{version}` parameter.
+
+    The served version is only known at run time; with it, /docs and example-driven fuzzers (Schemathesis'
+    examples phase) reach the versioned routes' 2xx answers instead of only their 404s.
+    """
+    generate: Callable[[], dict[str, Any]] = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        schema = generate()  # FastAPI's cached schema: setting the example again is idempotent
+        store = getattr(app.state, "store", None)
+        served = store.model.version if isinstance(store, ModelStore) and store.model is not None else None
+        for path, operations in schema.get("paths", {}).items():
+            if not path.startswith("/v2/") or "{version}" not in path:
+                continue
+            for operation in operations.values():
+                for parameter in operation.get("parameters", []):
+                    if parameter.get("name") == "version":
+                        parameter["schema"].pop("examples", None)
+                        if served:
+                            parameter["schema"]["examples"] = [served]
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

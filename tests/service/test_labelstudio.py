@@ -123,7 +123,7 @@ async def test_health_and_setup(client: httpx.AsyncClient, tiny_model: TinyModel
 
 async def test_health_without_a_model(no_model_client: httpx.AsyncClient) -> None:
     response = await no_model_client.get("/labelstudio/health")
-    assert response.status_code == 503 and response.json()["status"] == "DOWN"
+    assert response.status_code == 503 and response.json()["error"]["code"] == "not_ready"
 
 
 async def test_setup_refuses_a_config_haltung_cannot_fill(client: httpx.AsyncClient) -> None:
@@ -400,3 +400,21 @@ async def test_captured_events_store_labels(tiny_model: TinyModel, tmp_path: Pat
                 "sentiment": "neutral",
             },
         ]
+
+
+async def test_every_documented_example_is_answered_2xx(keyed: httpx.AsyncClient) -> None:
+    """The request examples in /openapi.json (what /docs shows and example-driven fuzzers send) all work."""
+    spec = (await keyed.get("/openapi.json")).json()
+    version = (await keyed.get("/v1/model")).json()["version"]
+    tried = 0
+    for path, operations in spec["paths"].items():
+        if not path.startswith(("/labelstudio", "/v2")):
+            continue
+        for method, operation in operations.items():
+            examples = operation.get("requestBody", {}).get("content", {}).get("application/json", {}).get("examples")
+            for name, example in (examples or {}).items():
+                url = path.replace("{model_name}", "haltung").replace("{version}", version)
+                response = await keyed.request(method, url, json=example["value"], headers=AUTH)
+                assert 200 <= response.status_code < 300, (method, path, name, response.text)
+                tried += 1
+    assert tried >= 7
