@@ -2,8 +2,9 @@
 
 `ModelRepository` is the interface every caller uses — the CLI, `train`/`retrain`, the service — so the
 storage behind it can change (a directory today; a database next) without any of them knowing.
-`DirectoryRepository` is today's layout: `models/<version>/{model.joblib, manifest.json}` written by
-`training.bundle`, `models/current`, and `models/activations.jsonl`.
+`DirectoryRepository` is today's layout: `models/<version>/{model.skops, manifest.json}` written by
+`training.bundle`, `models/current`, and `models/activations.jsonl`. Old `model.joblib` (pickle) bundles
+load only with `allow_pickle` (default: the HALTUNG_ALLOW_PICKLE_BUNDLES variable, false when unset).
 
 `activate(version, expected_current=...)` is a compare-and-swap: under an exclusive lock it checks that
 `current` is still what the caller saw, and refuses (`ActivationConflict`) otherwise, so a retrain that
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import training.bundle as bundle
+from training.bundle_format import pickle_allowed_by_env
 from training.errors import ActivationConflict, BundleError, NoCurrentModel, VersionNotFound
 from training.manifest import Manifest
 from training.model import HaltungModel
@@ -53,12 +55,25 @@ class Activation:
         return asdict(self)
 
 
+@dataclass(frozen=True, slots=True)
+class VersionEntry:
+    """One stored version as listed: its manifest, or why it is broken (`error`, manifest None)."""
+
+    version: str
+    manifest: Manifest | None
+    error: str | None = None
+
+
 class ModelRepository(ABC):
     """Where models live. Loading verifies a bundle (SHA-256, library versions) before unpickling it."""
 
     @abstractmethod
     def versions(self) -> list[Manifest]:
         """Manifests of all complete bundles, newest first."""
+
+    def catalogue(self) -> list[VersionEntry]:
+        """Every stored version, broken ones included with the reason, newest first."""
+        return [VersionEntry(str(m.version), m) for m in self.versions()]
 
     @abstractmethod
     def current(self) -> str | None:
@@ -103,8 +118,9 @@ class ModelRepository(ABC):
 class DirectoryRepository(ModelRepository):
     """Bundles in a directory, `current` as a file replaced atomically, history as a JSONL file."""
 
-    def __init__(self, root: str | Path) -> None:
+    def __init__(self, root: str | Path, *, allow_pickle: bool | None = None) -> None:
         self.root = Path(root)
+        self.allow_pickle = pickle_allowed_by_env() if allow_pickle is None else allow_pickle
 
     def __str__(self) -> str:
         return str(self.root)
@@ -113,10 +129,23 @@ class DirectoryRepository(ModelRepository):
         return f"DirectoryRepository({str(self.root)!r})"
 
     def versions(self) -> list[Manifest]:
+        return [entry.manifest for entry in self.catalogue() if entry.manifest is not None]
+
+    def catalogue(self) -> list[VersionEntry]:
         out = []
-        for raw in bundle.list_versions(self.root):
-            with contextlib.suppress(BundleError):  # listed as the directory holds them: skip what cannot be read
-                out.append(Manifest.from_json(raw))
+        for name, raw in bundle.scan_versions(self.root):
+            if isinstance(raw, BundleError):
+                out.append(VersionEntry(name, None, raw.message))
+                continue
+            try:
+                manifest = Manifest.from_json(raw)
+            except BundleError as err:
+                out.append(VersionEntry(name, None, err.message))
+                continue
+            if manifest.version != name:
+                out.append(VersionEntry(name, None, f"manifest names version {manifest.version!r}, not {name!r}"))
+            else:
+                out.append(VersionEntry(name, manifest))
         return out
 
     def current(self) -> str | None:
@@ -129,7 +158,7 @@ class DirectoryRepository(ModelRepository):
         return (bundle.bundle_dir(self.root, version) / bundle.MANIFEST_FILE).is_file()
 
     def load(self, version: str) -> HaltungModel:
-        return bundle.load_bundle(bundle.bundle_dir(self.root, version))
+        return bundle.load_bundle(bundle.bundle_dir(self.root, version), allow_pickle=self.allow_pickle)
 
     def save(self, model: HaltungModel, manifest: Mapping[str, Any]) -> str:
         return bundle.save_bundle(model, self.root, dict(manifest))
