@@ -17,7 +17,7 @@ from service.errors import install_error_handlers
 from service.guard import RequestGuard
 from service.logs import AccessLog, configure_logging
 from service.metrics import Metrics
-from service.model_store import ModelStore
+from service.model_store import ModelStore, seed_repository
 from service.retrainer import open_retraining
 from service.routes import classify, jobs, labels, meta, models
 from service.settings import Settings
@@ -40,11 +40,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        repository = DirectoryRepository(settings.models_dir)
-        if settings.seed_models_dir is not None:
-            seeded = repository.copy_from(DirectoryRepository(settings.seed_models_dir))
-            if seeded:
-                log.info("seeded models from %s, current %s", settings.seed_models_dir, seeded)
+        repository = DirectoryRepository(settings.models_dir, allow_pickle=settings.allow_pickle_bundles)
+        seeded = await asyncio.to_thread(seed_repository, repository, settings.seed_models_dir)
+        if seeded:
+            log.info("seeded models from %s, current %s", settings.seed_models_dir, seeded)
         store = ModelStore(repository, on_swap=metrics.served_version)
         await asyncio.to_thread(store.refresh)
         if store.model is None:

@@ -29,6 +29,13 @@ class Settings(BaseSettings):
     label_holdout: float = Field(0.2, ge=0, lt=1, description="share of stored labels held out to evaluate retrains")
     reload_interval: float = Field(1.0, gt=0, description="seconds between checks of models/current (hot swap)")
     train_fast: bool = Field(False, description="retrain with a one-point search grid (tests only, not production)")
+    # Storage and model faults (issue 11)
+    allow_pickle_bundles: bool = Field(
+        False, description="also load old model.joblib (pickle) bundles; pickle runs code, so only if you trust them"
+    )
+    retrain_min_free_mb: int = Field(
+        64, ge=0, description="free space a retrain needs on the data and models disks (503 storage_unavailable below)"
+    )
 
     @property
     def keys(self) -> tuple[str, ...]:

@@ -187,14 +187,20 @@ class DirectoryRepository(ModelRepository):
         return activation
 
     def history(self) -> list[Activation]:
-        try:
-            lines = (self.root / HISTORY_FILE).read_text(encoding="utf-8").splitlines()
+        try:  # bytes that are not UTF-8 spoil their line only
+            lines = (self.root / HISTORY_FILE).read_bytes().decode("utf-8", "replace").splitlines()
         except FileNotFoundError:
             return []
+        except OSError as err:
+            raise BundleError(f"{self.root / HISTORY_FILE} cannot be read: {err}") from None
         out = []
         for line in lines:
-            with contextlib.suppress(ValueError, TypeError):  # a torn last line after a crash
-                out.append(Activation(**json.loads(line)))
+            with contextlib.suppress(ValueError, TypeError):  # a torn last line after a crash, a damaged one
+                activation = Activation(**json.loads(line))
+                if all(isinstance(v, str) for v in (activation.version, activation.by, activation.at)) and (
+                    activation.previous is None or isinstance(activation.previous, str)
+                ):
+                    out.append(activation)
         return out
 
     def copy_from(self, source: DirectoryRepository, *, by: str = "seed") -> str | None:
