@@ -11,6 +11,7 @@ half-written bundle or a `current` pointer to one.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -25,7 +26,7 @@ from typing import Any
 import joblib
 import sklearn
 
-from training import bundle_format
+import training.bundle_format as bundle_format
 from training.errors import BundleError, InvalidVersion, NoCurrentModel, VersionNotFound
 from training.manifest import Manifest
 from training.model import HaltungModel
@@ -199,12 +200,17 @@ def set_current(models_dir: Path, version: str) -> None:
     if not (bundle_dir(models_dir, version) / MANIFEST_FILE).is_file():
         raise VersionNotFound(f"no model version {version!r} in {models_dir}")
     fd, tmp = tempfile.mkstemp(prefix=".current-", dir=models_dir)
-    os.fchmod(fd, 0o644)  # readable by a service running as another user, like the bundles
-    with os.fdopen(fd, "wb") as f:
-        f.write(version.encode() + b"\n")
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, Path(models_dir) / CURRENT_FILE)
+    try:
+        os.fchmod(fd, 0o644)  # readable by a service running as another user, like the bundles
+        with os.fdopen(fd, "wb") as f:
+            f.write(version.encode() + b"\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, Path(models_dir) / CURRENT_FILE)
+    except BaseException:  # a full disk: `current` is untouched, and no temporary file is left behind
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
     _fsync_dir(Path(models_dir))
 
 

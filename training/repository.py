@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import logging
 import os
 import shutil
 from abc import ABC, abstractmethod
@@ -33,6 +34,7 @@ from training.manifest import Manifest
 from training.model import HaltungModel
 
 HISTORY_FILE, LOCK_FILE = "activations.jsonl", ".lock"
+log = logging.getLogger("haltung")
 
 
 class _Unset(Enum):
@@ -180,10 +182,13 @@ class DirectoryRepository(ModelRepository):
                 )
             bundle.set_current(self.root, version)
             activation = Activation(version, previous, by, datetime.now(UTC).isoformat(timespec="milliseconds"))
-            with open(self.root / HISTORY_FILE, "a", encoding="utf-8") as out:
-                out.write(json.dumps(activation.to_json(), ensure_ascii=False) + "\n")
-                out.flush()
-                os.fsync(out.fileno())
+            try:
+                with open(self.root / HISTORY_FILE, "a", encoding="utf-8") as out:
+                    out.write(json.dumps(activation.to_json(), ensure_ascii=False) + "\n")
+                    out.flush()
+                    os.fsync(out.fileno())
+            except OSError as err:  # `current` has moved: the activation stands, only its record is lost
+                log.error("activation of %s by %s not recorded in %s: %s", version, by, HISTORY_FILE, err)
         return activation
 
     def history(self) -> list[Activation]:

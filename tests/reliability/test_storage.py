@@ -175,7 +175,7 @@ def test_immutable_shm_of_an_old_wal_file_does_not_kill_the_process(
     conn.close()
 
 
-def test_activation_on_a_read_only_models_disk_answers_503(
+def test_activation_on_a_read_only_or_full_models_disk_answers_503(
     pristine_models: Path, tmp_path: Path, servers: list[Server]
 ) -> None:
     with tmpfs(tmp_path / "models", "8m") as disk:
@@ -191,6 +191,11 @@ def test_activation_on_a_read_only_models_disk_answers_503(
             assert server.get("/v1/model").json()["version"] == second
         finally:
             remount(disk, "rw")
+        filler = fill_disk(disk)
+        error = assert_unavailable(server.post(f"/v1/models/{first}/activate"), server)
+        assert (disk / "current").read_text().strip() == second and not list(disk.glob(".current-*"))
+        filler.unlink()
         assert server.post(f"/v1/models/{first}/activate").status_code == 200
+        assert server.classify().json()["model_version"] == first
         server.stop()
 
