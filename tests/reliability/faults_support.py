@@ -1,8 +1,9 @@
 """Helpers of the storage, bundle, loading and job fault tests: real servers, real small filesystems.
 
 A full disk is a tmpfs of a few MB filled with a file; a read-only disk is that tmpfs remounted
-read-only. Both need root (mount); where mounting is not permitted the tests that need it skip and say
-so. Every mount is unmounted and every server stopped, even when a test fails.
+read-only. Both need root (mount, chattr); where that is not permitted the tests that need it skip and
+say so, and fail under CI=true (CI runs as root), so a gap never passes silently there. Every mount is
+unmounted and every server stopped, even when a test fails.
 """
 
 from __future__ import annotations
@@ -92,12 +93,19 @@ def tmpfs(path: Path, size: str = "4m") -> Iterator[Path]:
     path.mkdir(parents=True, exist_ok=True)
     done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True)
     if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here (needs root): {done.stderr.decode().strip()}")
+        not_here(f"cannot mount a tmpfs here (needs root): {done.stderr.decode().strip()}")
     try:
         yield path
     finally:
         if subprocess.run(["umount", str(path)], capture_output=True).returncode != 0:
             subprocess.run(["umount", "-l", str(path)], check=True)  # still in use: detach it now
+
+
+def not_here(reason: str) -> None:
+    """Skip a test whose technique this machine does not allow; under CI=true that is a failure."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(reason)
+    pytest.skip(reason)
 
 
 def remount(path: Path, mode: str) -> None:
@@ -128,7 +136,7 @@ def immutable(path: Path) -> Iterator[Path]:
     """`chattr +i` on `path` for the block (skips where the filesystem or user does not allow it)."""
     done = subprocess.run(["chattr", "+i", str(path)], capture_output=True)
     if done.returncode != 0:
-        pytest.skip(f"chattr +i is not possible here: {done.stderr.decode().strip()}")
+        not_here(f"chattr +i is not possible here: {done.stderr.decode().strip()}")
     try:
         yield path
     finally:
