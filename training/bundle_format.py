@@ -14,7 +14,7 @@ the index of its packed vocabulary until loading unpacks it.
 
 Pickle (joblib) runs code while loading, so a bundle that still has a `model.joblib` is refused unless
 the caller allows it: `HALTUNG_ALLOW_PICKLE_BUNDLES=true` (the service's setting, and the variable the
-`python -m training` commands read). Retrain once to convert: new bundles are always skops.
+`python -m training` commands read). New bundles are always skops; `python -m training.convert` re-saves old ones.
 """
 
 from __future__ import annotations
