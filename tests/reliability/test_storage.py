@@ -85,6 +85,25 @@ def test_full_disk_answers_503_keeps_serving_and_recovers(models: Path, tmp_path
         server.stop()
 
 
+def test_retrain_on_a_full_disk_without_the_free_space_check_still_fails_fast(
+    models: Path, tmp_path: Path, servers: list[Server]
+) -> None:
+    # With HALTUNG_RETRAIN_MIN_FREE_MB=0 the up-front check passes: queueing the job meets the full disk.
+    with tmpfs(tmp_path / "disk", "3m") as disk:
+        server = Server(models, disk / "data", HALTUNG_RETRAIN_MIN_FREE_MB="0", HALTUNG_TRAIN_FAST="1").start()
+        servers.append(server)
+        assert server.post("/v1/labels", labels(3, "before")).status_code == 201
+        filler = fill_disk(disk)
+        started = time.monotonic()
+        response = server.post("/v1/retrain", {"force": True})
+        error = assert_unavailable(response, server)  # the job's row does not fit: no job, no process
+        assert "full" in str(error["message"]), error
+        assert time.monotonic() - started < 5
+        filler.unlink()
+        assert server.post("/v1/labels", labels(1, "after")).status_code == 201
+        server.stop()
+
+
 def test_database_made_immutable_while_running_answers_503_and_recovers(
     models: Path, tmp_path: Path, servers: list[Server]
 ) -> None:
