@@ -19,7 +19,7 @@ from service.errors import install_error_handlers
 from service.guard import RequestGuard
 from service.logs import AccessLog, configure_logging
 from service.metrics import Metrics
-from service.model_store import ModelStore
+from service.model_store import ModelStore, seed_repository
 from service.openapi import describe_limits
 from service.pool import PoolStore
 from service.retrainer import open_retraining
@@ -52,11 +52,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Scoring threads hold the GIL; a short switch interval lets the event loop (and so every small
         # request) take it back within about a millisecond instead of 5 ms per hand-off (Python's default).
         sys.setswitchinterval(settings.switch_interval)
-        repository = DirectoryRepository(settings.models_dir)
-        if settings.seed_models_dir is not None:
-            seeded = repository.copy_from(DirectoryRepository(settings.seed_models_dir))
-            if seeded:
-                log.info("seeded models from %s, current %s", settings.seed_models_dir, seeded)
+        repository = DirectoryRepository(settings.models_dir, allow_pickle=settings.allow_pickle_bundles)
+        seeded = await asyncio.to_thread(seed_repository, repository, settings.seed_models_dir)
+        if seeded:
+            log.info("seeded models from %s, current %s", settings.seed_models_dir, seeded)
         store = ModelStore(repository, on_swap=metrics.served_version)
         await asyncio.to_thread(store.refresh)
         if store.model is None:

@@ -8,7 +8,7 @@ so routes raise and never translate. The most specific class in the table wins.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -68,6 +68,13 @@ class InvalidCursor(HaltungError):
     pass
 
 
+class StorageUnavailable(HaltungError):
+    """The data or models disk refuses (full, read-only, unwritable, I/O error): nothing was changed, and the
+    next request tries again, so the service recovers by itself once the disk is fine."""
+
+    headers: ClassVar[dict[str, str]] = {"Retry-After": "10"}
+
+
 # --- the one table: domain failure → HTTP status and error code ------------------------------------------------
 
 STATUS: dict[type[HaltungError], tuple[int, str]] = {
@@ -83,6 +90,7 @@ STATUS: dict[type[HaltungError], tuple[int, str]] = {
     LabelsRejected: (422, "invalid_labels"),
     InvalidCursor: (400, "invalid_cursor"),
     TooManySentences: (413, "too_many_sentences"),
+    StorageUnavailable: (503, "storage_unavailable"),
 }
 
 

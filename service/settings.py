@@ -56,6 +56,13 @@ class Settings(BaseSettings):
     labelstudio_retrain: bool = Field(
         False, description="queue a retrain after a Label Studio annotation event stored labels"
     )
+    # Storage and model faults (issue 11)
+    allow_pickle_bundles: bool = Field(
+        False, description="also load old model.joblib (pickle) bundles; pickle runs code, so only if you trust them"
+    )
+    retrain_min_free_mb: int = Field(
+        64, ge=0, description="free space a retrain needs on the data and models disks (503 storage_unavailable below)"
+    )
 
     @property
     def keys(self) -> tuple[str, ...]:

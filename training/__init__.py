@@ -42,7 +42,7 @@ from training.errors import (
 from training.fit import DEFAULT_SPACE, SearchSpace
 from training.manifest import Manifest
 from training.model import Contribution, HaltungModel, HeadPrediction
-from training.repository import ANY, Activation, DirectoryRepository, ModelRepository
+from training.repository import ANY, Activation, DirectoryRepository, ModelRepository, VersionEntry
 from training.retrain import FAST_SPACE, RetrainResult, promote, retrain
 from training.schema import LABEL_RULE, Label, LabelledRow, Sentiment, Stance
 from training.segmentation import Segmenter, Sentence
@@ -90,6 +90,7 @@ __all__ = [
     "Trained",
     "TrainingError",
     "Unmentioned",
+    "VersionEntry",
     "VersionNotFound",
     "analyse",
     "load_bundle",
