@@ -11,7 +11,7 @@ HOST   ?= $(HALTUNG_HOST)
 PORT   ?= $(HALTUNG_PORT)
 MODELS ?= $(HALTUNG_MODELS_DIR)
 
-.PHONY: run test install model lint container-test container-test-cold corpus-stats bench-quality bench clean
+.PHONY: run test test-deps install model lint fuzz container-test container-test-cold corpus-stats bench-quality bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,14 +30,22 @@ model: $(MODELS)/current
 run: $(VENV)/.installed $(MODELS)/current
 	HALTUNG_HOST=$(HOST) HALTUNG_PORT=$(PORT) HALTUNG_MODELS_DIR=$(MODELS) $(PY) -m service
 
-test: $(VENV)/.installed
-	$(VENV)/bin/ruff check service training tests bench
+# Debian packages the tests need (chromium for tests/browser), installed when missing.
+test-deps:
+	bash scripts/install-test-deps.sh
+
+test: $(VENV)/.installed test-deps
+	$(VENV)/bin/ruff check service training tests bench haltung_client
 	$(VENV)/bin/mypy
 	$(PY) -m pytest
 
+# Schemathesis against a real server with a tiny model: every check, fixed seed, a few minutes (scripts/fuzz.py)
+fuzz: $(VENV)/.installed
+	$(PY) scripts/fuzz.py
+
 # ruff and the type checker (mypy, strict on training/ and service/; settings in pyproject.toml)
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check service training tests bench
+	$(VENV)/bin/ruff check service training tests bench haltung_client
 	$(VENV)/bin/mypy
 
 container-test:

@@ -45,6 +45,9 @@ def main() -> None:
         workers=settings.workers,
         access_log=False,
         proxy_headers=False,
+        # Request-head deadline (HALTUNG_HEADER_TIMEOUT): uvicorn has none, see service/protocol.py.
+        http="service.protocol:HeadTimeoutProtocol",
+        timeout_keep_alive=settings.keepalive_timeout,
     )
 
 

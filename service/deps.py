@@ -16,6 +16,7 @@ from service.jobs import JobStore
 from service.labels import LabelStore
 from service.metrics import Metrics
 from service.model_store import ModelStore
+from service.pool import PoolStore
 from service.retrainer import Retrainer
 from service.settings import Settings
 from training import HaltungModel, Segmenter
@@ -106,3 +107,13 @@ async def get_retrainer(request: Request) -> Retrainer:
 LabelsDep = Annotated[LabelStore, Depends(get_labels)]
 JobsDep = Annotated[JobStore, Depends(get_jobs)]
 RetrainerDep = Annotated[Retrainer, Depends(get_retrainer)]
+
+
+# Review queue (issue 12): the pool of unlabelled sentences, opened in lifespan.
+
+
+async def get_pool(request: Request) -> PoolStore:
+    return _state(request, "pool", PoolStore)
+
+
+PoolDep = Annotated[PoolStore, Depends(get_pool)]

@@ -8,12 +8,14 @@ so routes raise and never translate. The most specific class in the table wins.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute, Match
 
 from training import (
     LABEL_RULE,
@@ -66,6 +68,13 @@ class InvalidCursor(HaltungError):
     pass
 
 
+class StorageUnavailable(HaltungError):
+    """The data or models disk refuses (full, read-only, unwritable, I/O error): nothing was changed, and the
+    next request tries again, so the service recovers by itself once the disk is fine."""
+
+    headers: ClassVar[dict[str, str]] = {"Retry-After": "10"}
+
+
 # --- the one table: domain failure → HTTP status and error code ------------------------------------------------
 
 STATUS: dict[type[HaltungError], tuple[int, str]] = {
@@ -81,6 +90,7 @@ STATUS: dict[type[HaltungError], tuple[int, str]] = {
     LabelsRejected: (422, "invalid_labels"),
     InvalidCursor: (400, "invalid_cursor"),
     TooManySentences: (413, "too_many_sentences"),
+    StorageUnavailable: (503, "storage_unavailable"),
 }
 
 
@@ -124,6 +134,17 @@ _HTTP_CODES = {
 }
 
 
+def allowed_methods(routes: list[BaseRoute], request: Request) -> list[str]:
+    """The methods of the path's first matching template (Starlette's 405 names only its first route's).
+
+    GET and POST /v1/labels are two routes of one template: both are listed. /v1/labels/export also fits
+    /v1/labels/{label_id}, but routing takes the static template first, and so does this list.
+    """
+    matching = [r for r in iter_route_contexts(routes) if r.methods and r.matches(request.scope)[0] != Match.NONE]
+    first = matching[0].path_format if matching else None
+    return sorted({method for r in matching if r.path_format == first for method in r.methods or ()})
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(HaltungError)
     async def domain_error(_: Request, exc: HaltungError) -> JSONResponse:
@@ -145,10 +166,13 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(422, "validation_error", "The request does not match the expected schema.", errors)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _HTTP_CODES.get(exc.status_code, "http_error")
         message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
-        return error_response(exc.status_code, code, message, headers=getattr(exc, "headers", None))
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:
+            headers = {**(headers or {}), "Allow": ", ".join(allowed_methods(app.routes, request))}
+        return error_response(exc.status_code, code, message, headers=headers)
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:

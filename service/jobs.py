@@ -5,7 +5,9 @@ it marks itself running, beats a heartbeat, records the result, then its final s
 retrain at a time" rule lives here, in an IMMEDIATE transaction, so it holds across all worker
 processes. `reap` only catches jobs that died: a running job whose heartbeat stopped *and* whose
 process is gone (a niced process under load may beat late; a pid may be reused) is failed — or, when
-it had recorded its result and its activation is in the model repository's history, finished as such.
+it had recorded its result, finished as the model repository says: promoted when its candidate is
+current or its activation is in the history. So a job's status always matches what is served, even for
+a process killed between moving `current` and writing its history line or its final status.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any
 
 from service.db import DB_FILE, Database
 from service.errors import RetrainRunning
-from training import ModelRepository
+from training import BundleError, ModelRepository
 
 ACTIVE = ("queued", "running")
 FINAL = ("succeeded", "rejected", "failed")
@@ -228,14 +230,25 @@ class JobStore:
         if result is not None and result.get("status") != "succeeded":
             status, result, error = "rejected", {**result, "promoted": False}, None
         elif result is not None:
-            by, candidate = activated_by(job.id), result.get("candidate_version")
-            promoted = repository is not None and any(
-                a.by == by and a.version == candidate for a in repository.history()
-            )
+            promoted = repository is not None and was_promoted(repository, job.id, result.get("candidate_version"))
             status = "succeeded" if promoted else "failed"
             error = None if promoted else f"{gone}: it stopped before promoting its candidate"
             result = {**result, "promoted": promoted}
         return self.finish(job.id, status, exit_code=exit_code, result=result, error=error, only_if=ACTIVE)
+
+
+def was_promoted(repository: ModelRepository, job_id: str, candidate: str | None) -> bool:
+    """Did this job's activation happen? Its candidate is current (a candidate version is new to this job,
+    so only it can have made it current), or the history shows the activation signed by it."""
+    if candidate is None:
+        return False
+    try:
+        if repository.current() == candidate:
+            return True
+    except BundleError:  # a damaged pointer: the history alone decides
+        pass
+    by = activated_by(job_id)
+    return any(a.by == by and a.version == candidate for a in repository.history())
 
 
 def activated_by(job_id: str) -> str:

@@ -23,6 +23,7 @@ from training import Example, Label, LabelledRow
 
 SOURCE = "labels"  # the `source` of exported rows: per-source scores in evaluation reports
 MAX_PAGE = 1000
+MAX_SEQ = 2**63 - 1  # the largest SQLite INTEGER
 
 
 class StoredLabel(Label):
@@ -67,8 +68,8 @@ def decode_cursor(cursor: str) -> int:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         prefix, _, seq = raw.partition(":")
-        if prefix != "seq" or not seq.isdigit():
-            raise ValueError(raw)
+        if prefix != "seq" or not seq.isascii() or not seq.isdigit() or int(seq) > MAX_SEQ:
+            raise ValueError(raw)  # also a number SQLite's 64-bit integers cannot hold
         return int(seq)
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise InvalidCursor(f"invalid cursor {cursor!r}: pass the next_cursor of a previous page") from None

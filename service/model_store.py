@@ -4,6 +4,9 @@ A request takes `store.model` once and keeps that object to the end, so a swap n
 request in flight. Every worker process follows the repository's `current` within `reload_interval`
 seconds, whichever process (a retrain job, another worker, the CLI) moved it. The repository owns the
 models; this class only decides what this worker serves.
+
+A bad bundle never takes the process down: whatever loading it raises, the worker keeps serving what it
+served (or answers 503 with the reason when it has nothing yet), and activating it answers 409.
 """
 
 from __future__ import annotations
@@ -12,8 +15,19 @@ import asyncio
 import logging
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
-from training import ANY, Activation, BundleError, HaltungModel, InvalidVersion, ModelRepository, VersionNotFound
+from service.errors import StorageUnavailable
+from training import (
+    ANY,
+    Activation,
+    BundleError,
+    DirectoryRepository,
+    HaltungModel,
+    InvalidVersion,
+    ModelRepository,
+    VersionNotFound,
+)
 
 log = logging.getLogger("haltung")
 
@@ -45,7 +59,7 @@ class ModelStore:
                 return False
             try:
                 model = self.repository.load(version)
-            except (BundleError, OSError) as err:
+            except Exception as err:  # BundleError, or anything a damaged file provokes: refuse, never crash
                 self.error, self._refused = f"model {version} not loaded: {err}", version
                 log.error("%s; still serving %s", self.error, self.model.version if self.model else None)
                 return False
@@ -63,11 +77,17 @@ class ModelStore:
                 model = self.repository.load(version)
             except (InvalidVersion, VersionNotFound):
                 raise
-            except (BundleError, OSError) as err:
+            except Exception as err:  # BundleError, or anything a damaged file provokes: 409, nothing changed
                 message = f"Model {version} was not activated: {err}"
                 raise BundleError(message, {"serving": serving}) from err
             expected = ANY if expected_current is None else expected_current
-            activation = self.repository.activate(version, expected_current=expected, by=by, verify=False)
+            try:
+                activation = self.repository.activate(version, expected_current=expected, by=by, verify=False)
+            except OSError as err:  # a full or read-only models disk: `current` did not move
+                raise StorageUnavailable(
+                    f"Model {version} was not activated: the models directory cannot be written: {err}",
+                    {"serving": serving, "version": version},
+                ) from None
             self._swap(model)
             return activation
 
@@ -85,3 +105,15 @@ class ModelStore:
                 await asyncio.to_thread(self.refresh)
             except Exception:  # the watcher must outlive any one bad bundle
                 log.exception("model refresh failed")
+
+
+def seed_repository(repository: DirectoryRepository, seed_dir: Path | None) -> str | None:
+    """Copy the bundles of `seed_dir` into an empty repository (the container's built-in model); a disk
+    that refuses is logged, not fatal: the worker then serves what the repository has, or 503."""
+    if seed_dir is None:
+        return None
+    try:
+        return repository.copy_from(DirectoryRepository(seed_dir, allow_pickle=repository.allow_pickle))
+    except (OSError, BundleError) as err:
+        log.error("models not seeded from %s: %s", seed_dir, err)
+        return None

@@ -5,23 +5,33 @@ itself running, beats a heartbeat, reads the labels from the store, calls `train
 the result, activates the candidate through the model repository (compare-and-swap against the model
 it was compared with, signed `retrain <job id>`) and records the final status. It runs apart from the
 worker that started it and at the lowest CPU priority, so a crash or a `kill -9` here can never take
-serving down; a worker notices such a death (service.retrainer, JobStore.reap).
+serving down; a worker notices such a death (service.retrainer, JobStore.reap). When the store cannot
+be written (full or read-only disk) the process exits with STORAGE_EXIT, so the worker can say why.
+
+`HALTUNG_TEST_PAUSE_AT=<point>` (tests only) stops the job at a named point (`after_result`: the result
+is recorded, nothing activated; `after_activation`: `current` moved, final status not written) until it
+is killed, so a test can `kill -9` it exactly there.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
 import threading
+import time
 
-from service.jobs import HEARTBEAT_S, JobStore, activated_by
+from service.errors import StorageUnavailable
+from service.jobs import ACTIVE, HEARTBEAT_S, JobStore, activated_by
 from service.labels import LabelStore
 from service.logs import configure_logging
 from service.settings import Settings
 from training import DEFAULT_SPACE, FAST_SPACE, DirectoryRepository, HaltungError, promote, retrain
 
 TRAIN_NICE = 19  # the lowest CPU priority: serving always comes first
+STORAGE_EXIT = 3  # the job store could not be written: the worker reports the storage problem
+TEST_PAUSE_ENV = "HALTUNG_TEST_PAUSE_AT"
 log = logging.getLogger("haltung.retrain")
 
 
@@ -33,6 +43,7 @@ class Heartbeat:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)
 
+
     def __enter__(self) -> Heartbeat:
         self._thread.start()
         return self
@@ -43,7 +54,10 @@ class Heartbeat:
 
     def _run(self) -> None:
         while not self._stop.wait(HEARTBEAT_S):
-            self._jobs.heartbeat(self._job_id)
+            try:
+                self._jobs.heartbeat(self._job_id)
+            except StorageUnavailable as err:  # a missed beat is harmless; the job's own writes will fail loudly
+                log.warning("heartbeat not written: %s", err.message)
 
 
 def run(job_id: str, settings: Settings) -> int:
@@ -56,13 +70,26 @@ def run(job_id: str, settings: Settings) -> int:
             return 1
         with Heartbeat(jobs, job_id):
             return _run(job_id, job.force, settings, jobs, labels)
+    except StorageUnavailable as err:
+        log.error("retrain job %s cannot use the store: %s", job_id, err.message)
+        with contextlib.suppress(StorageUnavailable):  # record it if the store takes it; else the worker does
+            jobs.finish(job_id, "failed", exit_code=STORAGE_EXIT, error=err.message, only_if=ACTIVE)
+        return STORAGE_EXIT
     finally:
         labels.close()
         jobs.close()
 
 
+def pause_for_tests(point: str) -> None:
+    """Tests only: wait here until killed when HALTUNG_TEST_PAUSE_AT names this point."""
+    if os.environ.get(TEST_PAUSE_ENV) == point:
+        log.warning("paused at %s for a test (%s)", point, TEST_PAUSE_ENV)
+        while True:
+            time.sleep(60)
+
+
 def _run(job_id: str, force: bool, settings: Settings, jobs: JobStore, labels: LabelStore) -> int:
-    repository = DirectoryRepository(settings.models_dir)
+    repository = DirectoryRepository(settings.models_dir, allow_pickle=settings.allow_pickle_bundles)
 
     def progress(line: str) -> None:
         log.info(line, extra={"fields": {"job_id": job_id}})  # the service's structured log
@@ -79,7 +106,11 @@ def _run(job_id: str, force: bool, settings: Settings, jobs: JobStore, labels: L
             progress=progress,
         )
         jobs.record_result(job_id, result.to_json())
+        pause_for_tests("after_result")
         result = promote(repository, result, by=activated_by(job_id))
+        pause_for_tests("after_activation")
+    except StorageUnavailable:
+        raise
     except HaltungError as err:  # expected refusals (no base data, invalid data ...): exit 2, as the CLI does
         jobs.finish(job_id, "failed", exit_code=2, error=str(err), only_if="running")
         return 2

@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from training import Target as TrainingTarget
 
@@ -22,19 +32,67 @@ def _encodable(text: str) -> str:
     return text
 
 
+def _whole_number(value: Any) -> Any:
+    """JSON Schema's integer includes 2.0 (a JSON number is a number); strict mode still refuses "2" and true."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 def _not_blank(text: str) -> str:
     if not text.strip():
         raise ValueError("text is empty or whitespace only")
     return text
 
 
-NonBlank = Annotated[str, AfterValidator(_encodable), AfterValidator(_not_blank)]
+# `\S` in the schema is "not blank": whatever str.strip() leaves something of matches it, in Python's regex and
+# in Rust's (jsonschema-rs, which Schemathesis validates with) alike. A trimmed name's length cannot be a plain
+# maxLength (that would count the spaces around it): a pattern states it.
+NOT_BLANK = r"\S"
+
+
+def _trimmed(most: int, blank: bool = False) -> str:
+    """A pattern for 1..`most` characters once trimmed (0..`most` with `blank`)."""
+    return rf"^\s*(?:\S|\S[\s\S]{{0,{most - 2}}}\S){'?' if blank else ''}\s*$"
+
+
+def trimmed_or_blank(most: int) -> WithJsonSchema:
+    """An optional string that is trimmed, blank meaning none (the rules of `training.Label`)."""
+    text = {"type": "string", "pattern": _trimmed(most, blank=True)}
+    return WithJsonSchema({"anyOf": [text, {"type": "null"}], "description": f"at most {most} characters once trimmed"})
+
+
+def label_of(labels: Any) -> WithJsonSchema:
+    """A label of `labels` (a Literal); trimmed, blank or null meaning none (the rules of `training.Label`)."""
+    names = list(get_args(labels))
+    padded = {"type": "string", "pattern": rf"^\s*(?:{'|'.join(names)})?\s*$"}
+    return WithJsonSchema({"anyOf": [{"type": "string", "enum": names}, padded, {"type": "null"}]})
+
+
+def labelled(head: str) -> dict[str, Any]:
+    """A JSON Schema branch: `head` has a label (not null, not blank)."""
+    return {"required": [head], "properties": {head: {"type": "string", "pattern": NOT_BLANK}}}
+
+
+NonBlank = Annotated[
+    str,
+    AfterValidator(_encodable),
+    AfterValidator(_not_blank),
+    WithJsonSchema({"type": "string", "pattern": NOT_BLANK, "description": "not empty or whitespace only"}),
+]
 TargetName = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300), AfterValidator(_encodable)
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=300),
+    AfterValidator(_encodable),
+    WithJsonSchema({"type": "string", "pattern": _trimmed(300), "description": "1-300 characters once trimmed"}),
 ]
 Alias = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), AfterValidator(_encodable)
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+    AfterValidator(_encodable),
+    WithJsonSchema({"type": "string", "pattern": _trimmed(100), "description": "1-100 characters once trimmed"}),
 ]
+# A model version as training.bundle checks it (a plain directory name, no ".."); a path parameter, checked by
+# the repository (422 invalid_version), so the pattern is documentation: tests/reliability keep the two equal.
+VERSION_PATTERN = r"^(?!.*\.\.)[0-9A-Za-z][0-9A-Za-z_.-]{0,63}$"
 MAX_ALIASES = 20
 
 
@@ -68,8 +126,19 @@ class TargetSpec(Strict):
         return TrainingTarget(self.name, tuple(dict.fromkeys(self.aliases)))
 
 
+def _given(name: str) -> dict[str, Any]:
+    """A JSON Schema branch: `name` is present and not null (null counts as left out)."""
+    return {"required": [name], "properties": {name: {"not": {"type": "null"}}}}
+
+
+# Exactly one of the three inputs, as JSON Schema: for /v1/classify and /v1/pool.
+ONE_INPUT: dict[str, Any] = {"oneOf": [_given("text"), _given("documents"), _given("sentences")]}
+
+
 class ClassifyRequest(Strict):
     """Exactly one of `text`, `documents` or `sentences`."""
+
+    model_config = ConfigDict(json_schema_extra=ONE_INPUT)
 
     text: NonBlank | None = Field(None, description="one whole article; split into sentences by SoMaJo")
     documents: list[DocumentIn] | None = Field(None, min_length=1, description="several articles")
@@ -84,7 +153,9 @@ class ClassifyRequest(Strict):
         description="sentences that do not mention a named target: no stance (null), or a tone-based guess "
         "marked basis 'tone' (score)",
     )
-    explain: int = Field(0, ge=0, description="top-k features per decision (0: none)")
+    explain: Annotated[int, BeforeValidator(_whole_number)] = Field(
+        0, ge=0, description="top-k features per decision (0: none)"
+    )
 
     @field_validator("targets")
     @classmethod
@@ -182,6 +253,22 @@ class DocumentResult(BaseModel):
 class ClassifyResponse(BaseModel):
     model_version: str
     documents: list[DocumentResult]
+
+
+class ErrorInfo(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(description="stable machine-readable code: validation_error, payload_too_large, no_model ...")
+    message: str = Field(description="what went wrong and what to do about it, for people")
+    details: Any = Field(description="context (limits, offending values, per-field or per-row errors), or null")
+
+
+class ErrorResponse(BaseModel):
+    """The body of every error answer, whatever its status."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    error: ErrorInfo
 
 
 class ModelInfo(BaseModel):

@@ -16,11 +16,15 @@
 - reading articles: `Segmenter` (SoMaJo sentences with exact offsets and boilerplate marks), `Sentence`,
   `segment(...)` → `Document`s, `analyse(model, documents, targets, …)`: the one code path from text to
   per-sentence sentiment and stance plus summaries (the service's `/v1/classify`, batch scoring)
+- active learning: `select(model, texts, head, target, k, exclude)` → `Selection` of `Picked` sentences
+  (uncertainty with a diversity step; `STRATEGIES`, `ActiveStrategy`), the review queue's one code path
 - errors: `HaltungError` and its subclasses (see `training.errors`)
 
 Everything else in the package is an implementation detail and may change without notice.
 """
 
+from training.active import STRATEGIES, Picked, Selection, select
+from training.active import Strategy as ActiveStrategy
 from training.analysis import Document, analyse, segment
 from training.bundle import load_bundle
 from training.data import HEADS, Example, read_examples
@@ -38,7 +42,7 @@ from training.errors import (
 from training.fit import DEFAULT_SPACE, SearchSpace
 from training.manifest import Manifest
 from training.model import Contribution, HaltungModel, HeadPrediction
-from training.repository import ANY, Activation, DirectoryRepository, ModelRepository
+from training.repository import ANY, Activation, DirectoryRepository, ModelRepository, VersionEntry
 from training.retrain import FAST_SPACE, RetrainResult, promote, retrain
 from training.schema import LABEL_RULE, Label, LabelledRow, Sentiment, Stance
 from training.segmentation import Segmenter, Sentence
@@ -52,8 +56,10 @@ __all__ = [
     "FAST_SPACE",
     "HEADS",
     "LABEL_RULE",
+    "STRATEGIES",
     "Activation",
     "ActivationConflict",
+    "ActiveStrategy",
     "BundleError",
     "Contribution",
     "DataError",
@@ -70,9 +76,11 @@ __all__ = [
     "Mention",
     "ModelRepository",
     "NoCurrentModel",
+    "Picked",
     "RetrainResult",
     "SearchSpace",
     "Segmenter",
+    "Selection",
     "Sentence",
     "Sentiment",
     "Stance",
@@ -82,6 +90,7 @@ __all__ = [
     "Trained",
     "TrainingError",
     "Unmentioned",
+    "VersionEntry",
     "VersionNotFound",
     "analyse",
     "load_bundle",
@@ -90,5 +99,6 @@ __all__ = [
     "retrain",
     "score_stance",
     "segment",
+    "select",
     "train",
 ]

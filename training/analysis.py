@@ -41,7 +41,7 @@ def segment(
         docs = [Document(None, segmenter.from_sentences(sentences))]
     else:
         pairs = [(None, text)] if text is not None else list(documents)
-        split = segmenter.split_many([t for _, t in pairs])
+        split = segmenter.split_many([t for _, t in pairs], max_sentences=max_sentences)  # stops early
         docs = [Document(doc_id, s) for (doc_id, _), s in zip(pairs, split, strict=True)]
     total = sum(len(d.sentences) for d in docs)
     if total > max_sentences:

@@ -1,4 +1,4 @@
-"""Command line: `python -m training {train,evaluate,predict,check,activate,versions,retrain,stats}`.
+"""Command line: `python -m training {train,evaluate,predict,score,check,activate,versions,retrain,stats}`.
 
 Every command reaches the models through the model repository; every expected failure is a
 `HaltungError` (or an OSError) and ends the command with exit code 2 and one line on stderr.
@@ -26,9 +26,13 @@ from training.model import HaltungModel
 from training.overlap import training_overlap
 from training.repository import DirectoryRepository
 from training.retrain import FAST_ENV, FAST_SPACE, promote, read_labels, retrain
+from training.score_cli import add_score_parser
+from training.score_output import atomic_path, write_flat_csv
 from training.stance import StanceResult, score_rows
 from training.stats import data_stats, format_stats
 from training.train import train_and_save
+
+PREDICT_FORMATS = (".jsonl", ".csv")  # chosen by the output's extension
 
 
 def _progress() -> Callable[[str], None]:
@@ -88,6 +92,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
+    if args.out != "-" and Path(args.out).suffix.lower() not in PREDICT_FORMATS:
+        raise HaltungError(f"cannot write {args.out}: predict writes {' or '.join(PREDICT_FORMATS)} (or - for stdout)")
     model = _load(args.model, args.models_dir)
     examples = read_examples(args.data, require_label=False)
     texts = [e.text for e in examples]
@@ -104,8 +110,12 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if args.out == "-":
         write_jsonl(rows, sys.stdout)
     else:
-        with open(args.out, "w", encoding="utf-8") as out:
-            write_jsonl(rows, out)
+        with atomic_path(Path(args.out)) as tmp:
+            if Path(args.out).suffix.lower() == ".csv":
+                write_flat_csv(rows, tmp)
+            else:
+                with open(tmp, "w", encoding="utf-8") as out:
+                    write_jsonl(rows, out)
     print(f"scored {len(rows)} rows with model {model.version}", file=sys.stderr)
     return 0
 
@@ -212,7 +222,7 @@ def parser() -> argparse.ArgumentParser:
         if name == "evaluate":
             c.add_argument("--report", help="also write the report as JSON to this file")
         else:
-            c.add_argument("--out", required=True, help="output JSONL file, or - for stdout")
+            c.add_argument("--out", required=True, help="output file, .jsonl or .csv (by extension), or - for stdout")
             c.add_argument(
                 "--unmentioned",
                 choices=("null", "score"),
@@ -239,6 +249,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true", help="print JSON instead of a table")
     s.set_defaults(func=cmd_stats)
     add_retrain_parser(sub)
+    add_score_parser(sub)
     return p
 
 
@@ -256,3 +267,4 @@ def _entry(command: str) -> Callable[[], None]:
 
 
 train_main, evaluate_main, predict_main = _entry("train"), _entry("evaluate"), _entry("predict")
+score_main = _entry("score")

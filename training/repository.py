@@ -2,8 +2,9 @@
 
 `ModelRepository` is the interface every caller uses — the CLI, `train`/`retrain`, the service — so the
 storage behind it can change (a directory today; a database next) without any of them knowing.
-`DirectoryRepository` is today's layout: `models/<version>/{model.joblib, manifest.json}` written by
-`training.bundle`, `models/current`, and `models/activations.jsonl`.
+`DirectoryRepository` is today's layout: `models/<version>/{model.skops, manifest.json}` written by
+`training.bundle`, `models/current`, and `models/activations.jsonl`. Old `model.joblib` (pickle) bundles
+load only with `allow_pickle` (default: the HALTUNG_ALLOW_PICKLE_BUNDLES variable, false when unset).
 
 `activate(version, expected_current=...)` is a compare-and-swap: under an exclusive lock it checks that
 `current` is still what the caller saw, and refuses (`ActivationConflict`) otherwise, so a retrain that
@@ -15,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import logging
 import os
 import shutil
 from abc import ABC, abstractmethod
@@ -26,11 +28,13 @@ from pathlib import Path
 from typing import Any
 
 import training.bundle as bundle
+from training.bundle_format import pickle_allowed_by_env
 from training.errors import ActivationConflict, BundleError, NoCurrentModel, VersionNotFound
 from training.manifest import Manifest
 from training.model import HaltungModel
 
 HISTORY_FILE, LOCK_FILE = "activations.jsonl", ".lock"
+log = logging.getLogger("haltung")
 
 
 class _Unset(Enum):
@@ -53,12 +57,25 @@ class Activation:
         return asdict(self)
 
 
+@dataclass(frozen=True, slots=True)
+class VersionEntry:
+    """One stored version as listed: its manifest, or why it is broken (`error`, manifest None)."""
+
+    version: str
+    manifest: Manifest | None
+    error: str | None = None
+
+
 class ModelRepository(ABC):
     """Where models live. Loading verifies a bundle (SHA-256, library versions) before unpickling it."""
 
     @abstractmethod
     def versions(self) -> list[Manifest]:
         """Manifests of all complete bundles, newest first."""
+
+    def catalogue(self) -> list[VersionEntry]:
+        """Every stored version, broken ones included with the reason, newest first."""
+        return [VersionEntry(str(m.version), m) for m in self.versions()]
 
     @abstractmethod
     def current(self) -> str | None:
@@ -103,8 +120,9 @@ class ModelRepository(ABC):
 class DirectoryRepository(ModelRepository):
     """Bundles in a directory, `current` as a file replaced atomically, history as a JSONL file."""
 
-    def __init__(self, root: str | Path) -> None:
+    def __init__(self, root: str | Path, *, allow_pickle: bool | None = None) -> None:
         self.root = Path(root)
+        self.allow_pickle = pickle_allowed_by_env() if allow_pickle is None else allow_pickle
 
     def __str__(self) -> str:
         return str(self.root)
@@ -113,10 +131,23 @@ class DirectoryRepository(ModelRepository):
         return f"DirectoryRepository({str(self.root)!r})"
 
     def versions(self) -> list[Manifest]:
+        return [entry.manifest for entry in self.catalogue() if entry.manifest is not None]
+
+    def catalogue(self) -> list[VersionEntry]:
         out = []
-        for raw in bundle.list_versions(self.root):
-            with contextlib.suppress(BundleError):  # listed as the directory holds them: skip what cannot be read
-                out.append(Manifest.from_json(raw))
+        for name, raw in bundle.scan_versions(self.root):
+            if isinstance(raw, BundleError):
+                out.append(VersionEntry(name, None, raw.message))
+                continue
+            try:
+                manifest = Manifest.from_json(raw)
+            except BundleError as err:
+                out.append(VersionEntry(name, None, err.message))
+                continue
+            if manifest.version != name:
+                out.append(VersionEntry(name, None, f"manifest names version {manifest.version!r}, not {name!r}"))
+            else:
+                out.append(VersionEntry(name, manifest))
         return out
 
     def current(self) -> str | None:
@@ -129,7 +160,7 @@ class DirectoryRepository(ModelRepository):
         return (bundle.bundle_dir(self.root, version) / bundle.MANIFEST_FILE).is_file()
 
     def load(self, version: str) -> HaltungModel:
-        return bundle.load_bundle(bundle.bundle_dir(self.root, version))
+        return bundle.load_bundle(bundle.bundle_dir(self.root, version), allow_pickle=self.allow_pickle)
 
     def save(self, model: HaltungModel, manifest: Mapping[str, Any]) -> str:
         return bundle.save_bundle(model, self.root, dict(manifest))
@@ -151,21 +182,30 @@ class DirectoryRepository(ModelRepository):
                 )
             bundle.set_current(self.root, version)
             activation = Activation(version, previous, by, datetime.now(UTC).isoformat(timespec="milliseconds"))
-            with open(self.root / HISTORY_FILE, "a", encoding="utf-8") as out:
-                out.write(json.dumps(activation.to_json(), ensure_ascii=False) + "\n")
-                out.flush()
-                os.fsync(out.fileno())
+            try:
+                with open(self.root / HISTORY_FILE, "a", encoding="utf-8") as out:
+                    out.write(json.dumps(activation.to_json(), ensure_ascii=False) + "\n")
+                    out.flush()
+                    os.fsync(out.fileno())
+            except OSError as err:  # `current` has moved: the activation stands, only its record is lost
+                log.error("activation of %s by %s not recorded in %s: %s", version, by, HISTORY_FILE, err)
         return activation
 
     def history(self) -> list[Activation]:
-        try:
-            lines = (self.root / HISTORY_FILE).read_text(encoding="utf-8").splitlines()
+        try:  # bytes that are not UTF-8 spoil their line only
+            lines = (self.root / HISTORY_FILE).read_bytes().decode("utf-8", "replace").splitlines()
         except FileNotFoundError:
             return []
+        except OSError as err:
+            raise BundleError(f"{self.root / HISTORY_FILE} cannot be read: {err}") from None
         out = []
         for line in lines:
-            with contextlib.suppress(ValueError, TypeError):  # a torn last line after a crash
-                out.append(Activation(**json.loads(line)))
+            with contextlib.suppress(ValueError, TypeError):  # a torn last line after a crash, a damaged one
+                activation = Activation(**json.loads(line))
+                if all(isinstance(v, str) for v in (activation.version, activation.by, activation.at)) and (
+                    activation.previous is None or isinstance(activation.previous, str)
+                ):
+                    out.append(activation)
         return out
 
     def copy_from(self, source: DirectoryRepository, *, by: str = "seed") -> str | None:

@@ -29,6 +29,9 @@ from training.train import split_holdout, train
 FAST_SPACE = SearchSpace(C=(1.0,), window=(3,), folds=2)
 FAST_ENV = "HALTUNG_TRAIN_FAST"
 _EPSILON = 1e-9  # macro-F1 is rounded to 4 places; never reject on float noise
+# Fewer labels than this are all trained on: a held-out slice of one or two rows says nothing about quality,
+# and holding out would withhold the very correction a user just made.
+MIN_LABELS_TO_HOLD_OUT = 10
 
 
 @dataclass(frozen=True)
@@ -91,9 +94,12 @@ def quality_gate(current: dict[str, Any], candidate: dict[str, Any], tolerance: 
     return Gate(not reasons, tolerance, drops, reasons)
 
 
-def summary(report: dict[str, Any]) -> dict[str, dict[str, float]]:
-    """Per head the headline figures of an evaluation report."""
-    return {h: {k: r[k] for k in ("macro_f1", "accuracy", "n")} for h, r in report.get("heads", {}).items()}
+def summary(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Per head the headline figures of an evaluation report, and its confusion matrix when it has one."""
+    return {
+        h: {k: r[k] for k in ("macro_f1", "accuracy", "n", "confusion_matrix") if k in r}
+        for h, r in report.get("heads", {}).items()
+    }
 
 
 def read_labels(path: Path) -> list[Example]:
@@ -162,7 +168,10 @@ def retrain(
         raise NoCurrentModel(f"no current model in {repository}: nothing to retrain from")
     base = BaseData.from_manifest(repository.manifest(baseline))
     base_train, base_eval = base.read()
-    label_train, label_held = split_holdout(labels, holdout, base.seed)
+    if len(labels) >= MIN_LABELS_TO_HOLD_OUT:
+        label_train, label_held = split_holdout(labels, holdout, base.seed)
+    else:
+        label_train, label_held = list(labels), []
     evaluation = base_eval + label_held
     current_model = repository.load(baseline)
     progress(f"baseline {baseline}; {len(labels)} labels: {len(label_train)} train, {len(label_held)} held out")

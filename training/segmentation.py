@@ -31,23 +31,32 @@ correct sentences far more often than it repairs broken ones.
 
 from __future__ import annotations
 
+import contextlib
 import io
+import queue
 import re
 import threading
 import unicodedata
 from bisect import bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from somajo import SoMaJo
 from somajo.token import Token
 
 from training.boilerplate import is_boilerplate
+from training.errors import TooManySentences
 
 __all__ = ["MAX_SENTENCE_CHARS", "Segmenter", "Sentence", "find_entities", "find_tags"]
 
 MAX_SENTENCE_CHARS = 1000
 """Longest sentence handed to the classifier; longer runs are cut at whitespace."""
+
+CHUNK_CHARS = 10_000
+"""About how many characters one SoMaJo call splits (whole lines; a longer line is one call on its own).
+
+Lines are hard boundaries, so cutting the text between lines changes no sentence; it bounds how long a
+segmenter is held and lets a sentence limit stop the work after the chunk that exceeds it."""
 
 # Tags incl. scraped variants with spaces ("< /p>", "<br / >") and attributes, comments,
 # script/style blocks (their body is code, never reporting) and <!DOCTYPE>.  Bounded quantifiers
@@ -198,33 +207,71 @@ def _is_edge_junk(ch: str) -> bool:
     return ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Zs", "Zl", "Zp")
 
 
+def _new_somajo() -> SoMaJo:
+    # de_CMC is the only German model in SoMaJo 2.x; it knows news abbreviations, numbers,
+    # e-mail addresses, URLs and emoji, which is what scraped articles contain.
+    return SoMaJo("de_CMC", split_camel_case=False, split_sentences=True, character_offsets=True)
+
+
 class Segmenter:
     """SoMaJo-based splitter; build once and share.
 
-    Thread-safe: the SoMaJo instance is used under a lock (the work is pure Python and holds the
-    GIL anyway, so the lock costs no parallelism).  Splitting costs about 1 ms per sentence, all
-    of it inside SoMaJo.
+    Thread-safe without one global lock: a SoMaJo instance is not safe to share, so each call
+    borrows one from a small pool (``pool_size`` instances, built on demand, about 1.5 MB each) and
+    holds it for one chunk of :data:`CHUNK_CHARS` only, so a long text never makes a short one wait
+    for all of it.  Splitting costs about 1 ms per sentence, all of it inside SoMaJo.
     """
 
-    def __init__(self) -> None:
-        # de_CMC is the only German model in SoMaJo 2.x; it knows news abbreviations, numbers,
-        # e-mail addresses, URLs and emoji, which is what scraped articles contain.
-        self._somajo = SoMaJo("de_CMC", split_camel_case=False, split_sentences=True, character_offsets=True)
-        self._lock = threading.Lock()
+    def __init__(self, pool_size: int = 1) -> None:
+        if pool_size < 1:
+            raise ValueError(f"pool_size must be at least 1, not {pool_size}")
+        self._idle: queue.LifoQueue[SoMaJo] = queue.LifoQueue()
+        self._idle.put(_new_somajo())
+        self._created, self._pool_size = 1, pool_size
+        self._grow = threading.Lock()
+
+    @contextlib.contextmanager
+    def _somajo(self) -> Iterator[SoMaJo]:
+        """Borrow an idle SoMaJo, build one while fewer than ``pool_size`` exist, else wait for one."""
+        try:
+            somajo = self._idle.get_nowait()
+        except queue.Empty:
+            with self._grow:
+                grow = self._created < self._pool_size
+                self._created += grow
+            somajo = _new_somajo() if grow else self._idle.get()
+        try:
+            yield somajo
+        finally:
+            self._idle.put(somajo)
 
     def split(self, text: str) -> list[Sentence]:
         """Split one text; see the module docstring for the rules."""
         return self.split_many([text])[0]
 
-    def split_many(self, texts: Sequence[str]) -> list[list[Sentence]]:
-        """Split several texts with a single SoMaJo call; same result as ``split`` per text."""
+    def split_many(self, texts: Sequence[str], max_sentences: int | None = None) -> list[list[Sentence]]:
+        """Split several texts, chunk by chunk; same result as ``split`` per text.
+
+        With ``max_sentences``, raise :class:`TooManySentences` as soon as the texts together give
+        more (its count is then those found so far), without splitting the rest.
+        """
         markups = [_Markup(t) for t in texts]
         masked = [m.mask(t) for t, m in zip(texts, markups, strict=True)]
-        try:
-            spans_per_text = self._somajo_spans(masked)
-        except Exception:  # SoMaJo asserts on rare inputs: retry line by line to isolate it
-            spans_per_text = [self._spans_robust(m) for m in masked]
-        return [_build(text, markup, spans) for text, markup, spans in zip(texts, markups, spans_per_text, strict=True)]
+        result: list[list[Sentence]] = [[] for _ in texts]
+        count = 0
+        for batch in _chunks(masked):
+            pieces = [masked[i][start:end] for i, start, end in batch]
+            try:
+                spans_per_piece = self._somajo_spans(pieces)
+            except Exception:  # SoMaJo asserts on rare inputs: retry line by line to isolate it
+                spans_per_piece = [self._spans_robust(p) for p in pieces]
+            for (i, base, _), spans in zip(batch, spans_per_piece, strict=True):
+                built = _build(texts[i], markups[i], [(base + a, base + b) for a, b in spans])
+                result[i].extend(built)
+                count += len(built)
+            if max_sentences is not None and count > max_sentences:
+                raise TooManySentences(count, max_sentences)
+        return result
 
     def from_sentences(self, sentences: Sequence[str]) -> list[Sentence]:
         """Wrap caller-split sentences: one :class:`Sentence` per input, in input order.
@@ -267,11 +314,9 @@ class Segmenter:
             bases.append(pos)
             pos += len(m) + 1
         joined = "\n".join(masked)
-        with self._lock:
+        with self._somajo() as somajo:
             raw = list(
-                self._somajo.tokenize_text_file(
-                    io.StringIO(joined, newline="\n"), paragraph_separator="single_newlines"
-                )
+                somajo.tokenize_text_file(io.StringIO(joined, newline="\n"), paragraph_separator="single_newlines")
             )
         result: list[list[Span]] = [[] for _ in masked]
         for start, end in _sentence_spans(raw, joined):
@@ -301,6 +346,25 @@ class Segmenter:
                     spans.append((pos, pos + len(line)))
             pos += len(line) + 1
         return spans
+
+
+def _chunks(masked: Sequence[str], size: int = CHUNK_CHARS) -> Iterator[list[tuple[int, int, int]]]:
+    """Batches of ``(text index, start, end)`` pieces of whole lines, about ``size`` characters per batch."""
+    batch: list[tuple[int, int, int]] = []
+    filled = 0
+    for i, text in enumerate(masked):
+        start = 0
+        while start < len(text):
+            end = text.find("\n", start + max(size - filled, 1))
+            end = len(text) if end < 0 else end
+            batch.append((i, start, end))
+            filled += end - start
+            if filled >= size:
+                yield batch
+                batch, filled = [], 0
+            start = end + 1
+    if batch:
+        yield batch
 
 
 def _latin_placeholders(line: str) -> str:

@@ -55,20 +55,31 @@ class Mention:
     via: Via
 
 
+# German inflection of a name: case endings and plurals (Russland-s, Regierung-en, Partei-en, Minister-n), and
+# the -er/-isch forms that `_looks_derived` then calls derived (Ukrain-er). A closed list, not "any few
+# letters": "Niger" must not match "Nigeria".
+_NOUN_ENDINGS = r"(?:e|en|er|ern|es|em|n|ns|ens|s|in|innen|nen)"
+# Adjectives in multi-word names decline: "Rotes Kreuz" is "das Rote Kreuz", "Europäische Zentralbank" is
+# "der Europäischen Zentralbank".
+_ADJECTIVE = re.compile(r"^(\w{3,}?)(?:es|er|en|em|e)$")
+_ADJECTIVE_ENDINGS = r"(?:e|en|er|es|em)?"
+
+
 @lru_cache(maxsize=4096)
 def _mention_pattern(target: str) -> re.Pattern[str] | None:
     words = _WORD.findall(target)
     if not words or is_question(target):
         return None
     parts = []
-    for word in words:
+    for position, word in enumerate(words):
         if len(word) <= _SHORT or (word.isupper() and len(word) <= 5):
             parts.append(re.escape(word) + "s?")  # acronyms and short names: only a genitive -s
-            continue
-        # German inflection adds up to a few letters (Russland -> Russlands, Ukraine -> Ukrainer,
-        # Regierung -> Regierungen); a stem without its last letter also covers -e/-en endings.
-        stem = word[:-1] if len(word) >= 6 else word
-        parts.append(re.escape(stem) + r"\w{0,4}")
+        elif position < len(words) - 1 and word[0].isupper() and (adjective := _ADJECTIVE.match(word)):
+            parts.append(re.escape(adjective.group(1)) + _ADJECTIVE_ENDINGS)
+        elif word.endswith("e"):  # Ukraine, Grüne: the -e itself inflects (Ukrainer, Grünen)
+            parts.append(re.escape(word[:-1]) + _NOUN_ENDINGS)
+        else:
+            parts.append(re.escape(word) + _NOUN_ENDINGS + "?")
     return re.compile(r"(?<!\w)" + r"\W{1,3}".join(parts) + r"(?!\w)", re.IGNORECASE)
 
 

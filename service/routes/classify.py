@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Body, Depends, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from service.admission import Admission
 from service.deps import MetricsDep, ModelDep, SegmenterDep, SettingsDep
 from service.errors import ApiError
 from service.examples import reference_article
+from service.limits import Budget, characters_of
+from service.openapi import BODY, error_responses
 from service.schemas import ClassifyRequest, ClassifyResponse
-from training import Document, analyse, segment
+from training import Document, TooManySentences, analyse, segment
 
 router = APIRouter(prefix="/v1", tags=["classify"])
 
@@ -61,10 +64,32 @@ _EXAMPLES = {
 }
 
 
-# `response_model` documents the response in OpenAPI; the handler returns a JSONResponse built from
+async def get_admission(request: Request) -> Admission:
+    admission = request.app.state.admission
+    assert isinstance(admission, Admission)
+    return admission
+
+
+# `response_model` documents the response in OpenAPI; the handler returns JSON rendered from
 # training.analysis's dicts (already in the schema's shape), so FastAPI does not re-validate and re-serialise
 # a response of thousands of objects through pydantic (tests/service/test_classify_response.py checks it).
-@router.post("/classify", response_model=ClassifyResponse, response_model_exclude_none=False)
+@router.post(
+    "/classify",
+    response_model=ClassifyResponse,
+    response_model_exclude_none=False,
+    responses=error_responses(
+        *BODY,
+        503,
+        notes={
+            413: "the body (payload_too_large), the documents (too_many_documents), the characters before "
+            "splitting (too_many_characters, HALTUNG_MAX_CHARS), the sentences (too_many_sentences), the work "
+            "sentences × (1 + targets) × (1 + explain) (work_budget_exceeded, HALTUNG_MAX_WORK) or the answer's "
+            "size (response_too_large, HALTUNG_MAX_RESPONSE_BYTES) exceed their limit",
+            503: "no model is loaded (no_model), or the worker is at its limit of requests in flight and queued "
+            "(overloaded, with Retry-After)",
+        },
+    ),
+)
 async def classify(
     body: Annotated[ClassifyRequest, Body(openapi_examples=_EXAMPLES)],
     request: Request,
@@ -72,7 +97,8 @@ async def classify(
     segmenter: SegmenterDep,
     settings: SettingsDep,
     metrics: MetricsDep,
-) -> JSONResponse:
+    admission: Annotated[Admission, Depends(get_admission)],
+) -> Response:
     if body.documents is not None and len(body.documents) > settings.max_documents:
         raise ApiError(
             413,
@@ -95,28 +121,50 @@ async def classify(
             {"count": len(body.targets), "limit": settings.max_targets},
         )
     targets = body.stance_targets()
+    budget = Budget(settings, targets=len(targets), explain=body.explain)
+    characters = characters_of(body)
+    budget.check_characters(characters)
+    if body.sentences is not None:
+        budget.check_sentences(len(body.sentences))
 
-    def work() -> tuple[list[Document], dict[str, Any]]:
-        docs = segment(
-            segmenter,
-            text=body.text,
-            sentences=body.sentences,
-            documents=[(d.id, d.text) for d in body.documents or ()],
-            max_sentences=settings.max_sentences,
-        )
-        return docs, analyse(model, docs, targets, body.explain, body.unmentioned)
+    def work() -> tuple[list[Document], bytes]:
+        try:
+            docs = segment(
+                segmenter,
+                text=body.text,
+                sentences=body.sentences,
+                documents=[(d.id, d.text) for d in body.documents or ()],
+                max_sentences=budget.sentence_allowance,  # splitting stops as soon as the budget is spent
+            )
+        except TooManySentences as err:
+            budget.refuse_split(err)
+        count = sum(len(d.sentences) for d in docs)
+        budget.check_response(budget.estimate_response_bytes(characters, count, len(docs)), estimated=True)
+        content = render(analyse(model, docs, targets, body.explain, body.unmentioned))
+        budget.check_response(len(content), estimated=False)
+        return docs, content
 
     # A few pre-split sentences cost well under a millisecond: scoring them on the event loop saves the
-    # thread hand-offs, which cost more than the work. Anything else runs in a worker thread, in one hop.
+    # thread hand-offs, which cost more than the work, and they need no slot. Anything else waits for one
+    # of the worker's slots (or is shed with 503) and runs in a worker thread, in one hop.
     small = (
         body.sentences is not None
         and len(body.sentences) <= INLINE_SENTENCES
         and len(body.targets) <= 2
         and body.explain == 0
     )
-    docs, result = work() if small else await run_in_threadpool(work)
+    if small:
+        docs, content = work()
+    else:
+        async with admission.slot():
+            docs, content = await run_in_threadpool(work)
     count = sum(len(d.sentences) for d in docs)
     metrics.sentences.inc(count)
     request.state.sentences = count
     request.state.model_version = model.version
-    return JSONResponse(result)
+    return Response(content, media_type="application/json")
+
+
+def render(result: dict[str, Any]) -> bytes:
+    """Compact UTF-8 JSON, as JSONResponse renders it (here so that its size can be checked first)."""
+    return json.dumps(result, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")

@@ -12,13 +12,12 @@ from starlette.concurrency import run_in_threadpool
 from service.deps import LabelsDep, WriteAccess
 from service.errors import ApiError
 from service.labels import MAX_PAGE, StoredLabel
-from training import Label
+from service.openapi import BODY, WRITE, error_responses, link
+from service.schemas import NOT_BLANK, label_of, labelled, trimmed_or_blank
+from training import Label, Sentiment, Stance
 
 router = APIRouter(prefix="/v1", tags=["labels"])
-WRITE_ERRORS: dict[int | str, dict[str, Any]] = {  # error bodies: {"error": {"code", "message", "details"}}
-    401: {"description": "missing or wrong API key"},
-    403: {"description": "write endpoints disabled: HALTUNG_API_KEYS is empty"},
-}
+WRITE_ERRORS = error_responses(*WRITE)  # kept for routes that spread it; prefer error_responses(*WRITE, ...)
 
 MAX_BATCH = 1000
 LabelId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")]
@@ -27,10 +26,16 @@ LabelId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]
 class LabelIn(Label):
     """One labelled sentence; at least one of `stance` and `sentiment` (the rules of `training.Label`)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, json_schema_extra={"anyOf": [labelled("stance"), labelled("sentiment")]}
+    )
 
-    text: str = Field(max_length=10_000)
-    target: str | None = Field(None, max_length=300, description="the stance target, e.g. Russland")
+    text: str = Field(max_length=10_000, json_schema_extra={"pattern": NOT_BLANK})
+    target: Annotated[str | None, trimmed_or_blank(300)] = Field(
+        None, max_length=300, description="the stance target, e.g. Russland"
+    )
+    stance: Annotated[Stance | None, label_of(Stance)] = None
+    sentiment: Annotated[Sentiment | None, label_of(Sentiment)] = None
     id: LabelId | None = Field(None, description="your own id; generated when left out")
 
 
@@ -65,7 +70,19 @@ _EXAMPLE = {
     status_code=201,
     response_model=LabelsStored,
     dependencies=[WriteAccess],
-    responses={**WRITE_ERRORS, 413: {"description": "more than 1000 labels"}, 422: {"description": "invalid rows"}},
+    responses={
+        **error_responses(
+            *WRITE,
+            *BODY,
+            notes={
+                413: f"the body is too large, or more than {MAX_BATCH} labels (too_many_labels)",
+                422: "invalid rows (invalid_labels: details lists every bad row), or not the schema (validation_error)",
+            },
+        ),
+        201: {
+            "links": link("DeleteLabel", "delete", "/v1/labels/{label_id}", "delete", label_id="$response.body#/ids/0")
+        },
+    },
 )
 async def post_labels(
     body: Annotated[LabelsIn, Body(openapi_examples={"batch": {"summary": "Two labels", "value": _EXAMPLE}})],
@@ -84,7 +101,7 @@ async def post_labels(
     return {"ids": stored.ids, "count": len(stored.ids), "created": stored.created, "updated": stored.updated}
 
 
-@router.get("/labels", response_model=LabelPage, responses={400: {"description": "invalid cursor"}})
+@router.get("/labels", response_model=LabelPage, responses=error_responses(400, 422, notes={400: "invalid cursor"}))
 async def list_labels(
     labels: LabelsDep,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
@@ -110,7 +127,7 @@ async def export_labels(labels: LabelsDep) -> StreamingResponse:
     "/labels/{label_id}",
     status_code=204,
     dependencies=[WriteAccess],
-    responses={**WRITE_ERRORS, 404: {"description": "unknown label"}},
+    responses=error_responses(*WRITE, 404, 422, notes={404: "unknown label (label_not_found)"}),
 )
 async def delete_label(label_id: str, labels: LabelsDep) -> Response:
     if not await run_in_threadpool(labels.delete, label_id):

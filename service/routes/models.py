@@ -1,4 +1,8 @@
-"""Model versions: list them, and activate one (rollback or forward) after verifying its bundle."""
+"""Model versions: list them, and activate one (rollback or forward) after verifying its bundle.
+
+The listing never fails because of one bad bundle: a version whose manifest cannot be read or does not
+fit the schema is listed as `broken` with the reason, and a damaged `current` pointer is reported as such.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +10,15 @@ import os
 from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from service.deps import StoreDep, WriteAccess
-from service.routes.labels import WRITE_ERRORS
-from training import Activation, BundleError, Manifest, ModelRepository
+from service.errors import StorageUnavailable
+from service.openapi import GUARDED, WRITE, error_responses
+from service.schemas import VERSION_PATTERN
+from training import Activation, BundleError, ModelRepository, VersionEntry
 
 router = APIRouter(prefix="/v1", tags=["model"])
 
@@ -21,7 +27,9 @@ class VersionOut(BaseModel):
     version: str
     created_at: str | None
     current: bool
-    manifest: dict[str, Any]
+    manifest: dict[str, Any] = Field(description="as stored; empty for a broken version")
+    broken: bool = Field(False, description="the manifest cannot be read or does not fit the schema")
+    error: str | None = Field(None, description="why the version is broken")
 
 
 class WorkerOut(BaseModel):
@@ -38,6 +46,7 @@ class ActivationOut(BaseModel):
 
 class ModelsOut(BaseModel):
     current: str | None = Field(description="the version models/current points at")
+    current_error: str | None = Field(None, description="why models/current cannot be read, when it cannot")
     worker: WorkerOut
     versions: list[VersionOut] = Field(description="newest first")
     history: list[ActivationOut] = Field(default_factory=list, description="every activation, oldest first")
@@ -51,43 +60,58 @@ class Activated(BaseModel):
 @router.get("/models", response_model=ModelsOut)
 async def models(store: StoreDep) -> dict[str, Any]:
     """Every complete bundle with its manifest, which one is current, and how `current` moved."""
-    current, manifests, history = await run_in_threadpool(_listing, store.repository)
+    current, current_error, entries, history = await run_in_threadpool(_listing, store.repository)
     served = store.model.version if store.model else None
     return {
         "current": current,
+        "current_error": current_error,
         "worker": {"pid": os.getpid(), "served_version": served},
-        "versions": [
-            {"version": m.version, "created_at": m.created_at, "current": m.version == current, "manifest": m.to_json()}
-            for m in manifests
-        ],
+        "versions": [_version(entry, current) for entry in entries],
         "history": [a.to_json() for a in history],
     }
 
 
-def _listing(repository: ModelRepository) -> tuple[str | None, list[Manifest], list[Activation]]:
+def _version(entry: VersionEntry, current: str | None) -> dict[str, Any]:
+    manifest = entry.manifest
+    return {
+        "version": entry.version,
+        "created_at": manifest.created_at if manifest else None,
+        "current": entry.version == current,
+        "manifest": manifest.to_json() if manifest else {},
+        "broken": manifest is None,
+        "error": entry.error,
+    }
+
+
+def _listing(repository: ModelRepository) -> tuple[str | None, str | None, list[VersionEntry], list[Activation]]:
+    current, current_error = None, None
     try:
         current = repository.current()
-    except BundleError:  # a damaged pointer: list what is there
-        current = None
-    return current, repository.versions(), repository.history()
+    except BundleError as err:  # a damaged pointer: say so, and list what is there
+        current_error = err.message
+    try:
+        return current, current_error, repository.catalogue(), repository.history()
+    except (BundleError, OSError) as err:
+        raise StorageUnavailable(f"The models directory {repository} cannot be listed: {err}") from None
 
 
 @router.post(
     "/models/{version}/activate",
     response_model=Activated,
     dependencies=[WriteAccess],
-    responses={
-        **WRITE_ERRORS,
-        404: {"description": "unknown version"},
-        409: {
-            "description": "bundle refused (SHA-256 mismatch, other library versions), or `current` is not "
-            "`expected_current`: nothing changed"
+    responses=error_responses(
+        *WRITE,
+        *GUARDED,
+        notes={
+            404: "unknown version (version_not_found)",
+            409: "bundle refused (SHA-256 mismatch, other library versions, damaged or unsafe model file, broken "
+            "manifest), or `current` is not `expected_current`: nothing changed",
+            422: "not a valid version name (invalid_version)",
         },
-        422: {"description": "not a valid version name"},
-    },
+    ),
 )
 async def activate(
-    version: str,
+    version: Annotated[str, Path(json_schema_extra={"pattern": VERSION_PATTERN})],
     store: StoreDep,
     expected_current: Annotated[
         str | None, Query(max_length=64, description="activate only if this version is current (compare-and-swap)")

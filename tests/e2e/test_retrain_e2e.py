@@ -251,7 +251,8 @@ def test_retrain_promote_rollback_gate_and_force_on_two_workers(
 
     # A tampered bundle is refused with 409; the current model keeps serving on every worker.
     model_file = service.models_dir / v2 / MODEL_FILE
-    model_file.write_bytes(model_file.read_bytes()[:-1] + b"\0")
+    payload = model_file.read_bytes()
+    model_file.write_bytes(payload[:-1] + bytes([payload[-1] ^ 0xFF]))  # a zip's last byte is often 0 already
     refused = service.post(f"/v1/models/{v2}/activate")
     assert refused.status_code == 409 and "SHA-256" in refused.json()["error"]["message"]
     assert (service.models_dir / CURRENT_FILE).read_text().strip() == v3

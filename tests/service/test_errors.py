@@ -355,7 +355,7 @@ async def test_no_model_is_not_ready_but_live(no_model_client: httpx.AsyncClient
 # -- routing --------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("method, path", [("GET", "/nope"), ("POST", "/v1/classify/x"), ("GET", "/v2/classify")])
+@pytest.mark.parametrize("method, path", [("GET", "/nope"), ("POST", "/v1/classify/x"), ("GET", "/v3/classify")])
 async def test_unknown_route_is_404_json(client: httpx.AsyncClient, method: str, path: str) -> None:
     assert_error(await client.request(method, path), 404, "not_found")
 

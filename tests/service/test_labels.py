@@ -35,11 +35,12 @@ def store(tmp_path: Path) -> Iterator[LabelStore]:
 # --- the store ---------------------------------------------------------------------------------------------
 
 
-def test_the_database_is_a_durable_wal_file(store: LabelStore, tmp_path: Path) -> None:
+def test_the_database_is_a_durable_file_without_shared_memory(store: LabelStore, tmp_path: Path) -> None:
     path = tmp_path / "data" / "labels.sqlite3"
     assert path.is_file()
     with store.db.read() as conn:
-        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "delete"  # no memory-mapped -shm (SIGBUS)
+        assert conn.execute("PRAGMA mmap_size").fetchone()[0] == 0
         assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
         assert conn.execute("PRAGMA busy_timeout").fetchone()[0] >= 1000
 

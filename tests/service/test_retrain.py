@@ -83,20 +83,21 @@ def test_a_job_that_died_after_recording_its_result_ends_as_the_repository_says(
 ) -> None:
     """The job process recorded its result, then died: before or after its activation (signed with its id)."""
     repository = DirectoryRepository(base.copy_to(tmp_path / "models"))
+    candidate = repository.save(repository.load(base.version), {})  # a new version, as a retrain's candidate is
     outcomes = {}
     for activated in (False, True):
         job = jobs.create(force=False)
         jobs.mark_running(job.id, dead_pid())
-        result = {"status": "succeeded", "promoted": False, "candidate_version": base.version, "metrics": {}}
+        result = {"status": "succeeded", "promoted": False, "candidate_version": candidate, "metrics": {}}
         jobs.record_result(job.id, result)
         if activated:
-            repository.activate(base.version, by=activated_by(job.id), verify=False)
+            repository.activate(candidate, by=activated_by(job.id), verify=False)
         assert jobs.reap(repository) == [job.id]
         outcomes[activated] = jobs.get(job.id)
     died_before, died_after = outcomes[False], outcomes[True]
     assert died_before is not None and died_before.status == "failed" and "before promoting" in str(died_before.error)
     assert died_after is not None and died_after.status == "succeeded" and died_after.to_json()["promoted"] is True
-    assert died_after.to_json()["candidate_version"] == base.version
+    assert died_after.to_json()["candidate_version"] == candidate
 
 
 def test_a_rejected_job_that_died_before_its_final_status_is_rejected(jobs: JobStore) -> None:

@@ -13,9 +13,11 @@ from typing import Any
 import joblib
 import pytest
 import sklearn
+import skops
 
 from training.bundle import (
     CURRENT_FILE,
+    LEGACY_MODEL_FILE,
     MANIFEST_FILE,
     MODEL_FILE,
     BundleError,
@@ -80,7 +82,9 @@ def test_saved_bundle_has_a_complete_manifest(saved_model: SavedModel) -> None:
         "python": platform.python_version(),
         "scikit-learn": sklearn.__version__,
         "joblib": joblib.__version__,
+        "skops": skops.__version__,
     }
+    assert manifest["format"] == "skops"
     assert manifest["heads"] == {
         "sentiment": ["negative", "neutral", "positive"],
         "stance": ["against", "favor", "neutral"],
@@ -104,7 +108,7 @@ def test_bundles_are_readable_by_a_service_running_as_another_user(models_copy: 
     version = save_current(load_bundle(models_copy.directory), models_copy.models_dir, {})
     directory = models_copy.models_dir / version
     assert directory.stat().st_mode & 0o755 == 0o755
-    for path in (directory / "model.joblib", directory / "manifest.json", models_copy.models_dir / "current"):
+    for path in (directory / MODEL_FILE, directory / MANIFEST_FILE, models_copy.models_dir / "current"):
         assert path.stat().st_mode & 0o444 == 0o444, path
 
 
@@ -204,10 +208,23 @@ def test_broken_or_missing_bundle_files(models_copy: SavedModel) -> None:
 def test_a_pickle_that_is_not_a_model_is_refused(models_copy: SavedModel) -> None:
     buffer = io.BytesIO()
     joblib.dump({"heads": {}}, buffer)
-    (models_copy.directory / MODEL_FILE).write_bytes(buffer.getvalue())
+    (models_copy.directory / MODEL_FILE).unlink()
+    (models_copy.directory / LEGACY_MODEL_FILE).write_bytes(buffer.getvalue())
     edit_manifest(models_copy.directory, sha256=sha256_bytes(buffer.getvalue()))
     with pytest.raises(BundleError, match="does not hold a HaltungModel"):
+        load_bundle(models_copy.directory, allow_pickle=True)
+
+
+def test_a_pickle_with_a_matching_sha256_is_refused_unless_allowed(models_copy: SavedModel, tmp_path: Path) -> None:
+    # Whoever can write the models directory can rewrite the manifest too: the SHA-256 alone is no defence.
+    marker = tmp_path / "marker"
+    payload = malicious_payload(marker)
+    (models_copy.directory / MODEL_FILE).unlink()
+    (models_copy.directory / LEGACY_MODEL_FILE).write_bytes(payload)
+    edit_manifest(models_copy.directory, sha256=sha256_bytes(payload))
+    with pytest.raises(BundleError, match="HALTUNG_ALLOW_PICKLE_BUNDLES=true"):
         load_bundle(models_copy.directory)
+    assert not marker.exists()
 
 
 # --- version names --------------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from training.bundle import load_bundle, load_current, sha256_bytes
+from training.bundle import MODEL_FILE, load_bundle, load_current, sha256_bytes
 from training.data import Example
 from training.features import CONTEXT, TARGET, TEXT, TargetViews
 from training.fit import fit_model
@@ -53,7 +53,7 @@ def test_predictions_after_load_equal_those_before(saved_model: SavedModel, held
 def test_loaded_model_knows_its_version_and_manifest(saved_model: SavedModel) -> None:
     loaded = load_bundle(saved_model.directory)
     assert loaded.version == saved_model.version == saved_model.model.version
-    assert loaded.manifest.sha256 == sha256_bytes((saved_model.directory / "model.joblib").read_bytes())
+    assert loaded.manifest.sha256 == sha256_bytes((saved_model.directory / MODEL_FILE).read_bytes())
     assert loaded.manifest.heads == {head: loaded.labels(head) for head in ("sentiment", "stance")}
     assert loaded.manifest.to_json()["data"] == {"train": ["starter slice"]}
     assert load_current(saved_model.models_dir).version == saved_model.version

@@ -24,7 +24,7 @@ from training.bundle import current_version, list_versions, load_current, read_m
 from training.cli import main
 from training.data import read_examples
 from training.repository import DirectoryRepository
-from training.retrain import FAST_SPACE, promote, quality_gate, read_labels, retrain
+from training.retrain import FAST_SPACE, MIN_LABELS_TO_HOLD_OUT, promote, quality_gate, read_labels, retrain
 from training.train import fingerprint, split_holdout
 
 
@@ -125,6 +125,13 @@ def test_a_rollback_during_the_retrain_is_never_overwritten(base: Base, models: 
     assert promoted.note == f"not promoted: the current model changed from {base.version} during the retrain"
     assert repository.current() == "other"
     assert [a.by for a in repository.history()] == ["train", "someone"]  # the base model's training, the rollback
+
+
+def test_a_few_labels_are_all_trained_on(models: Path, tmp_path: Path) -> None:
+    """Below MIN_LABELS_TO_HOLD_OUT nothing is held out: a single correction must reach the candidate."""
+    few = correction_labels()[: MIN_LABELS_TO_HOLD_OUT - 1]
+    result = run_retrain(models, write_labels(tmp_path / "labels.jsonl", few), space=FAST_SPACE)
+    assert (result["data"]["labels_train"], result["data"]["labels_held_out"]) == (len(few), 0)
 
 
 def test_cli_writes_the_result_json(models: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
