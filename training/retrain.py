@@ -184,7 +184,9 @@ def retrain(
         dev=evaluation,
         data=refs,
         seed=base.seed,
-        space=SearchSpace(C=space.C, window=space.window, lexicon=lexicon, folds=space.folds),
+        space=SearchSpace(
+            C=space.C, window=space.window, lexicon=lexicon, folds=space.folds, neutral_prior=_prior(current_model)
+        ),
         progress=progress,
     )
     version = repository.save(candidate.model, candidate.manifest)
@@ -218,6 +220,13 @@ def retrain(
             "total_s": round(time.monotonic() - started, 3),
         },
     )
+
+
+def _prior(model: Any) -> float | None:
+    """The current model's neutral prior, kept by its retrains: a handful of labels must not switch off a
+    calibration choice made for the whole base corpus (None: the default rule decides)."""
+    priors = {p["neutral_prior"] for p in model.params.values() if "neutral_prior" in p}
+    return float(priors.pop()) if len(priors) == 1 else None
 
 
 def promote(repository: ModelRepository, result: RetrainResult, *, by: str) -> RetrainResult:
