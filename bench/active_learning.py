@@ -297,6 +297,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--max", type=int, default=1000, dest="most")
     parser.add_argument("--report-only", action="store_true", help="plot and write RESULTS.md from the points")
     parser.add_argument("--no-write", action="store_true", help="do not touch bench/RESULTS.md")
+    parser.add_argument("--note", default="", help="a paragraph added to the section (how the points were run)")
     args = parser.parse_args(argv)
     if not SHARED.is_dir():
         sys.exit(f"{SHARED} not found: the benchmark reads the shared train/dev splits at run time")
@@ -309,6 +310,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     text = report(
         points, args.sources, plan, "nice -n 10 .venv/bin/python bench/active_learning.py " + shlex.join(sys.argv[1:])
     )
+    text += f"\n{args.note}\n" if args.note else ""
     print(text)
     if not args.no_write:
         write_section(SECTION, text)
