@@ -305,7 +305,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     plan = {"queue": every, "random": args.random_points or every}
     if not args.report_only:
         run(args.sources, args.seeds, {strategy: plan[strategy] for strategy in args.strategies})
-    points = [p for p in measured() if p["seed"] in (-1, *args.seeds)]
+    points = [
+        p
+        for p in measured()
+        if p["seed"] in (-1, *args.seeds) and (p["labels"] in (0, *plan[p["strategy"]]))  # only the plan's points
+    ]
     plot(points, args.sources, PNG)
     text = report(
         points, args.sources, plan, "nice -n 10 .venv/bin/python bench/active_learning.py " + shlex.join(sys.argv[1:])
