@@ -311,8 +311,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         if p["seed"] in (-1, *args.seeds) and (p["labels"] in (0, *plan[p["strategy"]]))  # only the plan's points
     ]
     plot(points, args.sources, PNG)
+    shown = [a for i, a in enumerate(sys.argv[1:]) if a != "--note" and (i == 0 or sys.argv[i] != "--note")]
     text = report(
-        points, args.sources, plan, "nice -n 10 .venv/bin/python bench/active_learning.py " + shlex.join(sys.argv[1:])
+        points, args.sources, plan, "nice -n 10 .venv/bin/python bench/active_learning.py " + shlex.join(shown)
     )
     text += f"\n{args.note}\n" if args.note else ""
     print(text)
