@@ -93,22 +93,31 @@ def queue_batch(model: HaltungModel, task: Task, candidates: list[Example], k: i
     return [candidates[p.index] for p in pick(texts, proba, model.labels(task.head), k)]
 
 
-def curve(task: Task, strategy: str, seed: int, step: int, most: int, done: set[int]) -> None:
-    """Add `step` labels at a time up to `most`; append every point not in `done` to POINTS."""
-    rng = random.Random(f"{task.source}-{seed}")
-    candidates = rng.sample(task.train, round(POOL_FRACTION * len(task.train)))  # this seed's pool, shuffled
-    chosen: list[Example] = []
+def pool_of(task: Task, seed: int) -> list[Example]:
+    """This seed's unlabelled pool: a random 80% of the train split, in a random order."""
+    return random.Random(f"{task.source}-{seed}").sample(task.train, round(POOL_FRACTION * len(task.train)))
+
+
+def queue_curve(task: Task, seed: int, step: int, most: int, done: set[int]) -> None:
+    """Let the queue pick `step` labels, retrain, repeat up to `most`; record every point not in `done`."""
+    candidates, chosen = pool_of(task, seed), []
     model = fit(task.head, task.base)
     while len(chosen) < most:
-        batch = candidates[:step] if strategy == "random" else queue_batch(model, task, candidates, step)
+        batch = queue_batch(model, task, candidates, step)
         taken = {id(e) for e in batch}
         candidates = [e for e in candidates if id(e) not in taken]
         chosen += batch
-        if strategy == "random" and len(chosen) in done:
-            continue  # already measured; the random order does not depend on the model
         model = fit(task.head, task.base + chosen)
         if len(chosen) not in done:
-            record(task, strategy, seed, len(chosen), dev_f1(model, task))
+            record(task, "queue", seed, len(chosen), dev_f1(model, task))
+
+
+def random_points(task: Task, seed: int, counts: Sequence[int], done: set[int]) -> None:
+    """The first n of the seed's shuffled pool, for every n in `counts` (independent fits, in that order)."""
+    candidates = pool_of(task, seed)
+    for n in counts:
+        if n not in done:
+            record(task, "random", seed, n, dev_f1(fit(task.head, task.base + candidates[:n]), task))
 
 
 def record(task: Task, strategy: str, seed: int, labels: int, f1: float) -> None:
@@ -131,33 +140,41 @@ def measured() -> list[dict[str, Any]]:
     return list(points.values())
 
 
-def run(sources: Sequence[str], seeds: Sequence[int], steps: dict[str, int], most: int) -> None:
-    """Every (seed, source, strategy) curve not measured yet; `steps` are the labels added per retrain."""
+def run(sources: Sequence[str], seeds: Sequence[int], plan: dict[str, list[int]]) -> None:
+    """Every point of `plan` (strategy → label counts) not measured yet, seed by seed."""
     tasks = {source: load(source) for source in sources}
     for source, task in tasks.items():
         if not any(p["source"] == source and p["labels"] == 0 for p in measured()):
             f1 = dev_f1(fit(task.head, task.base), task)
-            for strategy in steps:
+            for strategy in ("queue", "random"):
                 record(task, strategy, -1, 0, f1)  # the starting point, shared by every seed
     for seed in seeds:
         for source, task in tasks.items():
-            for strategy, step in steps.items():
+            for strategy, counts in plan.items():
                 key = (source, strategy, seed)
                 done = {p["labels"] for p in measured() if (p["source"], p["strategy"], p["seed"]) == key}
-                if not set(range(step, most + 1, step)) <= done:
-                    curve(task, strategy, seed, step, most, done)
+                if set(counts) <= done:
+                    continue
+                if strategy == "queue":
+                    queue_curve(task, seed, counts[0], max(counts), done)
+                else:
+                    random_points(task, seed, counts, done)
 
 
 # --- the report ----------------------------------------------------------------------------------------------
 
 
+def seeds_of(points: list[dict[str, Any]], source: str, strategy: str) -> list[int]:
+    return sorted({p["seed"] for p in points if (p["source"], p["strategy"]) == (source, strategy) and p["seed"] >= 0})
+
+
 def curves(points: list[dict[str, Any]], source: str, strategy: str) -> dict[int, list[float]]:
-    """labels → dev macro-F1 per seed (the starting point counts once per seed)."""
-    seeds = sorted({p["seed"] for p in points if p["source"] == source and p["seed"] >= 0})
+    """labels → dev macro-F1 per seed (the shared starting point counts once per seed)."""
+    seeds = seeds_of(points, source, strategy)
     out: dict[int, list[float]] = {}
     for p in points:
         if (p["source"], p["strategy"]) == (source, strategy):
-            out.setdefault(p["labels"], []).extend([p["f1"]] * (len(seeds) if p["seed"] < 0 else 1))
+            out.setdefault(p["labels"], []).extend([p["f1"]] * (max(len(seeds), 1) if p["seed"] < 0 else 1))
     return dict(sorted(out.items()))
 
 
@@ -166,13 +183,26 @@ def mean(values: list[float]) -> float:
 
 
 def summary(points: list[dict[str, Any]], source: str) -> dict[str, Any]:
+    """Both curves, the goal (random's mean at its largest point measured for all its seeds) and the fewest
+    queue labels whose mean (over all the queue's seeds) reaches it."""
     queue, rand = curves(points, source, "queue"), curves(points, source, "random")
-    seeds = sorted({p["seed"] for p in points if p["source"] == source and p["seed"] >= 0})
-    full = [n for n in rand if n > 0 and len(rand[n]) == len(seeds)]
+    queue_seeds, random_seeds = seeds_of(points, source, "queue"), seeds_of(points, source, "random")
+    full = [n for n in rand if n > 0 and len(rand[n]) == len(random_seeds)]
     last = max(full) if full else 0
     goal = mean(rand[last]) if full else None
-    reached = next((n for n in sorted(queue) if len(queue[n]) == len(seeds) and goal and mean(queue[n]) >= goal), None)
-    return {"queue": queue, "random": rand, "seeds": seeds, "last": last, "goal": goal, "reached": reached}
+    reached = next(
+        (n for n in queue if len(queue[n]) == len(queue_seeds) and goal is not None and mean(queue[n]) >= goal), None
+    )
+    complete = [n for n in queue if len(queue[n]) == len(queue_seeds)]
+    return {
+        "queue": queue,
+        "random": rand,
+        "seeds": {"queue": queue_seeds, "random": random_seeds},
+        "last": last,
+        "goal": goal,
+        "reached": reached,
+        "queue_complete": max(complete) if complete else 0,
+    }
 
 
 def plot(points: list[dict[str, Any]], sources: Sequence[str], path: Path) -> None:
@@ -193,7 +223,10 @@ def plot(points: list[dict[str, Any]], sources: Sequence[str], path: Path) -> No
             )
         if s["goal"] is not None:
             ax.axhline(s["goal"], ls="--", lw=0.8, color="grey", label=f"random at {s['last']}")
-        ax.set_title(f"{source} ({HEADS[source]}), dev split, {len(s['seeds'])} seeds")
+        seeds = s["seeds"]
+        ax.set_title(
+            f"{source} ({HEADS[source]}), dev; seeds: queue {len(seeds['queue'])}, random {len(seeds['random'])}"
+        )
         ax.set_xlabel("labels added to the starter corpus")
         ax.set_ylabel("dev macro-F1 (mean, min-max band)")
         ax.grid(alpha=0.3)
@@ -203,23 +236,25 @@ def plot(points: list[dict[str, Any]], sources: Sequence[str], path: Path) -> No
     plt.close(fig)
 
 
-def report(points: list[dict[str, Any]], sources: Sequence[str], steps: dict[str, int], command: str) -> str:
+def report(points: list[dict[str, Any]], sources: Sequence[str], plan: dict[str, list[int]], command: str) -> str:
     lines = [
         f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC with `{command}` ({machine_description()}).",
         "",
         "Start: the default model's training rows (starter corpus, 80% slice, seed 0), one fixed hyper-parameter "
         f"point ({', '.join(f'{k}={v}' for k, v in FIXED.items())}; no search, no calibration) per retrain. Labels "
         "come from the source's train split (each seed: its own random 80% as the pool), chosen by the queue "
-        f"{steps['queue']} at a time (`training.active.pick`: margin uncertainty, TF-IDF diversity step, as "
-        f"`GET /v1/pool/next`; a retrain after every batch) or at random, {steps['random']} at a time; each point "
-        "retrains the head and scores the source's dev split. Figures: dev macro-F1, mean over seeds (min–max). "
+        f"{plan['queue'][0]} at a time (`training.active.pick`: margin uncertainty, TF-IDF diversity step, as "
+        "`GET /v1/pool/next`; a retrain after every batch) or at random (the first n of the seed's shuffled pool, "
+        f"n in {', '.join(map(str, plan['random']))}); each point retrains the head and scores the source's dev "
+        "split. Figures: dev macro-F1, mean over the seeds measured (min–max). "
         "Plot: `bench/active_learning.png`.",
         "",
     ]
     for source in sources:
         s = summary(points, source)
-        marks = [n for n in s["queue"] if n % 100 == 0 or n == 50]
-        lines.append(f"**{source}** ({HEADS[source]}), seeds {', '.join(map(str, s['seeds']))}:")
+        marks = sorted(n for n in {*s["queue"], *s["random"]} if n % 100 == 0 or n in (50, 250))
+        seeds = s["seeds"]
+        lines.append(f"**{source}** ({HEADS[source]}); seeds: queue {seeds['queue']}, random {seeds['random']}:")
         lines.append("")
         lines.append("| labels | " + " | ".join(str(n) for n in marks) + " |")
         lines.append("|---|" + "---:|" * len(marks))
@@ -233,7 +268,7 @@ def report(points: list[dict[str, Any]], sources: Sequence[str], steps: dict[str
             verdict = (
                 f"the queue reaches it with {s['reached']} labels"
                 if s["reached"] is not None
-                else f"the queue does not reach it within {max(s['queue'])} labels"
+                else f"the queue does not reach it within {s['queue_complete']} labels (all its seeds)"
             )
             lines.append(f"Random with {s['last']} labels: {s['goal']:.4f}; {verdict}.")
         lines.append("")
@@ -243,7 +278,8 @@ def report(points: list[dict[str, Any]], sources: Sequence[str], steps: dict[str
 def _cell(values: list[float] | None) -> str:
     if not values:
         return "–"
-    return f"{mean(values):.3f} ({min(values):.3f}–{max(values):.3f})" if len(values) > 1 else f"{values[0]:.3f}"
+    spread = f" ({min(values):.3f}–{max(values):.3f})" if min(values) != max(values) else ""
+    return f"{mean(values):.3f}{spread}"
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -251,21 +287,35 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--sources", nargs="+", default=["gerntsa", "sb10k"], choices=sorted(HEADS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--step", type=int, default=50, help="labels the queue adds per retrain")
-    parser.add_argument("--random-step", type=int, default=50, help="labels added at random per retrain")
+    parser.add_argument(
+        "--random-points",
+        nargs="+",
+        type=int,
+        help="label counts of the random curve, in the order to measure them (default: every --step up to --max)",
+    )
+    parser.add_argument("--strategies", nargs="+", default=["queue", "random"], choices=["queue", "random"])
     parser.add_argument("--max", type=int, default=1000, dest="most")
     parser.add_argument("--report-only", action="store_true", help="plot and write RESULTS.md from the points")
     parser.add_argument("--no-write", action="store_true", help="do not touch bench/RESULTS.md")
+    parser.add_argument("--note", default="", help="a paragraph added to the section (how the points were run)")
     args = parser.parse_args(argv)
     if not SHARED.is_dir():
         sys.exit(f"{SHARED} not found: the benchmark reads the shared train/dev splits at run time")
-    steps = {"queue": args.step, "random": args.random_step}
+    every = list(range(args.step, args.most + 1, args.step))
+    plan = {"queue": every, "random": args.random_points or every}
     if not args.report_only:
-        run(args.sources, args.seeds, steps, args.most)
-    points = [p for p in measured() if p["seed"] in (-1, *args.seeds)]
+        run(args.sources, args.seeds, {strategy: plan[strategy] for strategy in args.strategies})
+    points = [
+        p
+        for p in measured()
+        if p["seed"] in (-1, *args.seeds) and (p["labels"] in (0, *plan[p["strategy"]]))  # only the plan's points
+    ]
     plot(points, args.sources, PNG)
+    shown = [a for i, a in enumerate(sys.argv[1:]) if a != "--note" and (i == 0 or sys.argv[i] != "--note")]
     text = report(
-        points, args.sources, steps, "nice -n 10 .venv/bin/python bench/active_learning.py " + shlex.join(sys.argv[1:])
+        points, args.sources, plan, "nice -n 10 .venv/bin/python bench/active_learning.py " + shlex.join(shown)
     )
+    text += f"\n{args.note}\n" if args.note else ""
     print(text)
     if not args.no_write:
         write_section(SECTION, text)
