@@ -104,6 +104,7 @@ def _run(job_id: str, force: bool, settings: Settings, jobs: JobStore, labels: L
             force=force,
             space=FAST_SPACE if settings.train_fast else DEFAULT_SPACE,
             progress=progress,
+            origin=activated_by(job_id),
         )
         jobs.record_result(job_id, result.to_json())
         pause_for_tests("after_result")

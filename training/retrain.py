@@ -156,8 +156,12 @@ def retrain(
     force: bool = False,
     space: SearchSpace = DEFAULT_SPACE,
     progress: Progress = lambda _: None,
+    origin: str | None = None,
 ) -> RetrainResult:
     """Train and save a candidate, and gate it against the current model on one evaluation set.
+
+    `origin` (e.g. "retrain job_…") is recorded in the candidate's manifest (`data.origin`), so its
+    provenance stays readable whoever activates it later.
 
     Nothing is activated here: call `promote` with the result. Until then `status` says what the gate
     decided ("rejected" when it failed and `force` is not set).
@@ -178,7 +182,9 @@ def retrain(
     read_done = time.monotonic()
 
     lexicon = tuple(sorted({bool(p.get("lexicon", True)) for p in current_model.params.values()})) or space.lexicon
-    refs = {"train": base.train, "dev": base.dev, "dev_fraction": base.dev_fraction}
+    refs: dict[str, Any] = {"train": base.train, "dev": base.dev, "dev_fraction": base.dev_fraction}
+    if origin:
+        refs["origin"] = origin
     candidate = train(
         [*base_train, *label_train],
         dev=evaluation,

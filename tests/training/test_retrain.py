@@ -137,6 +137,13 @@ def test_a_retrain_keeps_the_neutral_prior_of_the_current_model(models: Path, tm
     assert set(before.values()) == {STARTER_NEUTRAL_PRIOR}  # the base is starter rows only
 
 
+def test_the_candidate_records_its_origin(models: Path, tmp_path: Path) -> None:
+    labels = read_labels(write_labels(tmp_path / "labels.jsonl", correction_labels()[:3]))
+    repository = DirectoryRepository(models)
+    result = retrain(repository, labels, space=FAST_SPACE, origin="retrain job_x")
+    assert repository.manifest(result.candidate_version).data.model_dump()["origin"] == "retrain job_x"
+
+
 def test_a_few_labels_are_all_trained_on(models: Path, tmp_path: Path) -> None:
     """Below MIN_LABELS_TO_HOLD_OUT nothing is held out: a single correction must reach the candidate."""
     few = correction_labels()[: MIN_LABELS_TO_HOLD_OUT - 1]

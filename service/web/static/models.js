@@ -35,7 +35,8 @@
       for (const a of models.history) if (!firstBy.has(a.version)) firstBy.set(a.version, a.by);
       const rows = await Promise.all(
         models.versions.map(async (v) => {
-          const by = firstBy.get(v.version) || "";
+          // Who made it: the retrain job recorded in its manifest, else who first activated it.
+          const by = (v.manifest.data && v.manifest.data.origin) || firstBy.get(v.version) || "";
           const job = await jobOf(by);
           const gate = job && job.gate ? `${job.gate.passed ? "passed" : "failed"}${job.force ? " (forced)" : ""}` : "–";
           const labels = job && job.data ? `<br><small>${job.data.labels} labels</small>` : "";
