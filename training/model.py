@@ -27,6 +27,9 @@ class HeadPrediction:
     scores: dict[str, float]
 
 
+BATCH_ROWS = 256  # rows per call of a head's pipeline in predict_proba
+
+
 @dataclass(frozen=True, slots=True)
 class Contribution:
     """One feature's push toward the predicted label: feature value × coefficient, and the words it came
@@ -64,7 +67,14 @@ class HaltungModel:
         """
         if not texts:
             return np.zeros((0, len(self.labels(head))))
-        return self._head(head).predict_proba(_rows(texts, targets, spans))
+        rows = _rows(texts, targets, spans)
+        if len(rows) <= BATCH_ROWS:
+            return self._head(head).predict_proba(rows)
+        # Rows are scored independently: batches give the same numbers, and a server's other requests get
+        # the GIL back between batches instead of waiting out one long sparse product.
+        return np.vstack(
+            [self._head(head).predict_proba(rows[i : i + BATCH_ROWS]) for i in range(0, len(rows), BATCH_ROWS)]
+        )
 
     def predict(
         self, head: str, texts: Sequence[str], targets: Sequence[str | None] | None = None, spans: Spans = None

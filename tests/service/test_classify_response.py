@@ -41,3 +41,24 @@ async def test_response_is_what_the_response_model_serialises(client: httpx.Asyn
 async def test_openapi_still_documents_the_response(app: FastAPI) -> None:
     schema = app.openapi()["paths"]["/v1/classify"]["post"]["responses"]["200"]["content"]["application/json"]
     assert schema["schema"]["$ref"].endswith("/ClassifyResponse")
+
+
+def test_render_is_byte_for_byte_one_json_dumps() -> None:
+    """The answer is rendered one sentence at a time (GIL hand-offs); the bytes equal one compact dumps."""
+    import json
+
+    from service.routes.classify import render
+
+    result = {
+        "model_version": "v1",
+        "documents": [
+            {
+                "id": None,
+                "sentences": [{"index": i, "text": f"Satz „{i}“ \\ ü", "scores": {"a": i / 7}} for i in range(300)],
+                "summary": {"sentences": 300, "stance": [{"target": "Russland", "label": None}]},
+            },
+            {"id": "b", "sentences": [], "summary": {}},
+        ],
+    }
+    expected = json.dumps(result, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
+    assert render(result) == expected
