@@ -42,6 +42,7 @@ from service.inference_protocol import (
     response_outputs,
 )
 from service.model_store import ModelStore
+from service.schemas import VERSION_PATTERN
 from training import HaltungError, HaltungModel, analyse, segment
 
 log = logging.getLogger("haltung")
@@ -123,6 +124,10 @@ router = APIRouter(
     responses={"4XX": {"description": 'client errors, as {"error": "<message>"}', **_ERROR}},
 )
 ModelName = Annotated[str, Path(description=f"the one model served: {MODEL_NAME}", examples=[MODEL_NAME])]
+# The pattern is documented; the route checks it itself (a 400 in the protocol's shape, not FastAPI's 422).
+VersionName = Annotated[
+    str, Path(description="the served version (GET /v2/models/haltung)", json_schema_extra={"pattern": VERSION_PATTERN})
+]
 _MODEL_ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "a malformed version name", **_ERROR},
     404: {"description": "unknown model, or a version that is not the served one", **_ERROR},
@@ -183,7 +188,7 @@ async def metadata(model_name: ModelName, store: StoreDep, settings: SettingsDep
 
 @router.get("/models/{model_name}/versions/{version}", responses=_MODEL_ERRORS)
 async def version_metadata(
-    model_name: ModelName, version: str, store: StoreDep, settings: SettingsDep
+    model_name: ModelName, version: VersionName, store: StoreDep, settings: SettingsDep
 ) -> dict[str, Any]:
     return model_metadata(await _served(store, model_name, version), settings.max_targets)
 
@@ -199,7 +204,7 @@ async def model_ready(model_name: ModelName, store: StoreDep) -> dict[str, Any]:
 
 
 @router.get("/models/{model_name}/versions/{version}/ready", responses=_MODEL_ERRORS)
-async def version_ready(model_name: ModelName, version: str, store: StoreDep) -> dict[str, Any]:
+async def version_ready(model_name: ModelName, version: VersionName, store: StoreDep) -> dict[str, Any]:
     return await _model_ready(store, model_name, version)
 
 
@@ -281,7 +286,7 @@ async def infer(
 @router.post("/models/{model_name}/versions/{version}/infer", responses=_INFER_ERRORS)
 async def version_infer(
     model_name: ModelName,
-    version: str,
+    version: VersionName,
     body: Annotated[InferenceRequest, Body(openapi_examples=_EXAMPLE)],
     request: Request,
     store: StoreDep,
